@@ -1,0 +1,42 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Workbench.Training;
+
+/// <summary>What one optimizer step reports.</summary>
+public readonly record struct StepResult(double Loss, double GradNorm);
+
+/// <summary>
+/// One optimizer step inside its own dispose scope, so a long loop does not grow in memory: zero the
+/// gradients, compute the loss, backpropagate, clip the global gradient norm (optional), step. A loss that
+/// is NaN or infinite throws <see cref="TrainingDivergedException"/> before the parameters change.
+/// </summary>
+public static class TrainStep
+{
+    public static StepResult Run(optim.Optimizer optimizer, IEnumerable<Parameter> parameters, Func<Tensor> loss,
+        long step, double? maxGradNorm = null)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        var l = loss();
+        double value = l.item<float>();
+        if (!double.IsFinite(value)) throw new TrainingDivergedException(step, "loss", value);
+        l.backward();
+        var ps = parameters as IList<Parameter> ?? parameters.ToList();
+        double norm = maxGradNorm is double max
+            ? nn.utils.clip_grad_norm_(ps, max)
+            : GradNorm(ps);
+        if (!double.IsFinite(norm)) throw new TrainingDivergedException(step, "gradient norm", norm);
+        optimizer.step();
+        return new StepResult(value, norm);
+    }
+
+    /// <summary>Global L2 norm of the gradients (parameters without a gradient are skipped).</summary>
+    public static double GradNorm(IEnumerable<Parameter> parameters)
+    {
+        using var scope = NewDisposeScope();
+        var norms = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!.detach().norm()).ToArray();
+        return norms.Length == 0 ? 0 : stack(norms).norm().item<float>();
+    }
+}
