@@ -1,0 +1,54 @@
+using static TorchSharp.torch;
+
+namespace Workbench.Data;
+
+/// <summary>The named datasets: <c>Datasets.Load("fashion-mnist", train: true)</c>.</summary>
+public static class Datasets
+{
+    public static readonly string[] FashionMnistClasses =
+        { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" };
+
+    const string FashionMnistHowTo =
+        "Install Debian's package (apt-get install dataset-fashion-mnist) or put the four idx files from " +
+        "https://github.com/zalandoresearch/fashion-mnist in data/fashion-mnist/.";
+
+    static readonly Dictionary<string, Func<bool, ImageDataset>> Loaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["fashion-mnist"] = train => LoadIdxPair("fashion-mnist", train, FashionMnistHowTo, FashionMnistClasses),
+        ["mnist"] = train => LoadIdxPair("mnist", train,
+            "Put the four idx files (train-images-idx3-ubyte, …) in data/mnist/.", null),
+    };
+
+    /// <summary>The names <see cref="Load"/> understands.</summary>
+    public static IReadOnlyCollection<string> Names => Loaders.Keys;
+
+    /// <summary>Registers a dataset under <paramref name="name"/> (used for the procedural and file-based sets).</summary>
+    public static void Register(string name, Func<bool, ImageDataset> load) => Loaders[name] = load;
+
+    /// <summary>Loads the train or test split of a named dataset.</summary>
+    public static ImageDataset Load(string name, bool train = true)
+    {
+        if (!Loaders.TryGetValue(name, out var load))
+            throw new ArgumentException($"Unknown dataset '{name}'. Known: {string.Join(", ", Loaders.Keys.Order())}.", nameof(name));
+        return load(train);
+    }
+
+    /// <summary>Fashion-MNIST (Xiao et al. 2017): 60k train / 10k test 28x28 grey images of 10 clothing classes.</summary>
+    public static ImageDataset FashionMnist(bool train = true) => Load("fashion-mnist", train);
+
+    /// <summary>An IDX image/label pair in the MNIST layout.</summary>
+    public static ImageDataset LoadIdxPair(string name, bool train, string howToGet, IReadOnlyList<string>? classes)
+    {
+        string prefix = train ? "train" : "t10k";
+        string imagesFile = $"{prefix}-images-idx3-ubyte", labelsFile = $"{prefix}-labels-idx1-ubyte";
+        var dir = DatasetResolver.Locate(name, new[] { imagesFile, labelsFile }, howToGet);
+        var images = Idx.ReadBytes(DatasetResolver.FindFile(dir, imagesFile)!);
+        var labels = Idx.ReadBytes(DatasetResolver.FindFile(dir, labelsFile)!);
+        if (images.dim() != 3)
+            throw new InvalidDataException($"{DatasetResolver.FindFile(dir, imagesFile)}: expected [N, H, W] images, got {images.dim()} dims");
+        using (images)
+        using (labels)
+            return new ImageDataset($"{name}/{(train ? "train" : "test")}", images.unsqueeze(1), labels.to(ScalarType.Int64))
+            { ClassNames = classes };
+    }
+}

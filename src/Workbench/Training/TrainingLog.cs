@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Analysis;
+
+namespace Workbench.Training;
+
+/// <summary>
+/// The training log: one row per logged step with the wall time since the log started and any named metrics
+/// (a metric missing from a row is null there). <see cref="ToDataFrame"/> gives a Microsoft.Data.Analysis
+/// DataFrame for notebooks; <see cref="SaveCsv"/> writes it for the command line.
+/// </summary>
+public sealed class TrainingLog
+{
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    readonly double _timeOffset;
+    readonly List<long> _steps = new();
+    readonly List<double> _times = new();
+    readonly Dictionary<string, List<double?>> _metrics = new();
+    readonly List<string> _order = new();
+
+    /// <param name="elapsedSeconds">Wall time already spent (when a resumed run continues an older log).</param>
+    public TrainingLog(double elapsedSeconds = 0) => _timeOffset = elapsedSeconds;
+
+    public int Count => _steps.Count;
+    public IReadOnlyList<string> MetricNames => _order;
+    public double ElapsedSeconds => _timeOffset + _clock.Elapsed.TotalSeconds;
+
+    /// <summary>Appends a row: <c>log.Add(step, ("loss", 1.2), ("bpd", 3.4))</c>.</summary>
+    public void Add(long step, params (string Name, double Value)[] metrics)
+    {
+        _steps.Add(step);
+        _times.Add(ElapsedSeconds);
+        foreach (var (name, _) in metrics)
+            if (!_metrics.ContainsKey(name))
+            {
+                _metrics[name] = Enumerable.Repeat<double?>(null, _steps.Count - 1).ToList();
+                _order.Add(name);
+            }
+        foreach (var list in _metrics.Values) list.Add(null);
+        foreach (var (name, value) in metrics) _metrics[name][^1] = value;
+    }
+
+    /// <summary>The non-null values of one metric with their steps.</summary>
+    public (long[] Steps, double[] Values) Series(string name)
+    {
+        if (!_metrics.TryGetValue(name, out var values))
+            throw new KeyNotFoundException($"No metric '{name}' in the log; it has: {string.Join(", ", _order)}");
+        var s = new List<long>();
+        var v = new List<double>();
+        for (int i = 0; i < values.Count; i++)
+            if (values[i] is double d) { s.Add(_steps[i]); v.Add(d); }
+        return (s.ToArray(), v.ToArray());
+    }
+
+    /// <summary>The latest value of a metric, or null when it was never logged.</summary>
+    public double? Last(string name) =>
+        _metrics.TryGetValue(name, out var values) ? values.LastOrDefault(x => x.HasValue) : null;
+
+    public DataFrame ToDataFrame()
+    {
+        var columns = new List<DataFrameColumn>
+        {
+            new Int64DataFrameColumn("step", _steps),
+            new DoubleDataFrameColumn("seconds", _times),
+        };
+        columns.AddRange(_order.Select(name => (DataFrameColumn)new DoubleDataFrameColumn(name, _metrics[name])));
+        return new DataFrame(columns);
+    }
+
+    /// <summary>Writes the log as CSV (invariant culture, empty cells for missing values), atomically.</summary>
+    public void SaveCsv(string path)
+    {
+        var tmp = path + ".tmp";
+        using (var w = new StreamWriter(tmp))
+        {
+            w.WriteLine(string.Join(",", new[] { "step", "seconds" }.Concat(_order)));
+            for (int i = 0; i < _steps.Count; i++)
+            {
+                var cells = new List<string> { _steps[i].ToString(CultureInfo.InvariantCulture), _times[i].ToString("R", CultureInfo.InvariantCulture) };
+                cells.AddRange(_order.Select(n => _metrics[n][i]?.ToString("R", CultureInfo.InvariantCulture) ?? ""));
+                w.WriteLine(string.Join(",", cells));
+            }
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>Reads a log written by <see cref="SaveCsv"/> (for resuming, or plotting a command-line run in a notebook).</summary>
+    public static TrainingLog LoadCsv(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0 || !lines[0].StartsWith("step,seconds"))
+            throw new InvalidDataException($"{path}: not a training log (expected a 'step,seconds,…' header)");
+        var names = lines[0].Split(',').Skip(2).ToArray();
+        var log = new TrainingLog();
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        {
+            var cells = line.Split(',');
+            log._steps.Add(long.Parse(cells[0], CultureInfo.InvariantCulture));
+            log._times.Add(double.Parse(cells[1], CultureInfo.InvariantCulture));
+            for (int j = 0; j < names.Length; j++)
+            {
+                if (!log._metrics.ContainsKey(names[j])) { log._metrics[names[j]] = new(); log._order.Add(names[j]); }
+                var c = j + 2 < cells.Length ? cells[j + 2] : "";
+                log._metrics[names[j]].Add(c.Length == 0 ? null : double.Parse(c, CultureInfo.InvariantCulture));
+            }
+        }
+        return log;
+    }
+}
