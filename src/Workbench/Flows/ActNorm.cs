@@ -1,0 +1,73 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Workbench.Flows;
+
+/// <summary>
+/// Activation normalization (Glow, Section 3.1, Table 1 row 1): y = (x + b) * exp(logs) per channel, with
+/// log|det| = H*W*sum(logs). Data-dependent initialisation: the first batch it sees sets b and logs so that this
+/// batch's output has zero mean and unit variance per channel. Whether that has happened is the buffer
+/// <c>initialized</c>, so it travels with the state dict (a loaded model does not re-initialise).
+/// Works on images [B, C, H, W] and on vectors [B, C].
+/// </summary>
+public sealed class ActNorm : FlowLayer
+{
+    readonly Parameter bias;
+    readonly Parameter logs;
+    readonly Tensor initialized;
+
+    public ActNorm(long channels) : base(nameof(ActNorm))
+    {
+        Channels = channels;
+        bias = nn.Parameter(zeros(channels));
+        logs = nn.Parameter(zeros(channels));
+        initialized = zeros(1);
+        RegisterComponents();
+    }
+
+    public long Channels { get; }
+
+    public bool IsInitialized
+    {
+        get
+        {
+            using var flag = initialized.to(ScalarType.Float64, disposeAfter: false);
+            return flag.item<double>() != 0;
+        }
+    }
+
+    public Tensor Bias => bias;
+    public Tensor LogScale => logs;
+
+    /// <summary>Sets bias and log-scale from a batch: zero mean, unit variance per channel afterwards.</summary>
+    public void InitializeFrom(Tensor x)
+    {
+        CheckChannels(x, Channels, nameof(ActNorm));
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var flat = x.transpose(0, 1).reshape(Channels, -1);
+        var mean = flat.mean(new long[] { 1 });
+        var std = (flat - mean.unsqueeze(1)).pow(2).mean(new long[] { 1 }).sqrt();
+        bias.copy_(-mean);
+        logs.copy_(-(std + 1e-6).log());
+        initialized.fill_(1);
+    }
+
+    public override (Tensor Y, Tensor LogDet) forward(Tensor x)
+    {
+        CheckChannels(x, Channels, nameof(ActNorm));
+        if (!IsInitialized) InitializeFrom(x);
+        var shape = ChannelShape(x, Channels);
+        var y = (x + bias.view(shape)) * logs.view(shape).exp();
+        var logdet = Broadcast(logs.sum() * SpatialSize(x), x);
+        return (y, logdet);
+    }
+
+    public override Tensor Inverse(Tensor y)
+    {
+        CheckChannels(y, Channels, nameof(ActNorm));
+        var shape = ChannelShape(y, Channels);
+        return y * (-logs.view(shape)).exp() - bias.view(shape);
+    }
+}

@@ -1,0 +1,28 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Workbench.Flows;
+
+/// <summary>
+/// Glow's coupling network NN() (Section 3.3, Figure 2 and Appendix): conv3x3 - ReLU - conv1x1 - ReLU -
+/// zero-initialised conv3x3 (<see cref="ZeroConv2d"/>), so every coupling starts at its initial form.
+/// (Glow also puts ActNorm after the first two convolutions; we use plain biases.)
+/// </summary>
+public sealed class CouplingNetwork : nn.Module<Tensor, Tensor>
+{
+    readonly Conv2d conv1;
+    readonly Conv2d conv2;
+    readonly ZeroConv2d conv3;
+
+    public CouplingNetwork(long inChannels, long hiddenChannels, long outChannels) : base(nameof(CouplingNetwork))
+    {
+        conv1 = nn.Conv2d(inChannels, hiddenChannels, 3, padding: 1);
+        conv2 = nn.Conv2d(hiddenChannels, hiddenChannels, 1);
+        conv3 = new ZeroConv2d(hiddenChannels, outChannels);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) =>
+        conv3.call(nn.functional.relu(conv2.call(nn.functional.relu(conv1.call(x)))));
+}

@@ -1,0 +1,73 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Workbench.Metrics;
+using static TorchSharp.torch;
+
+namespace Workbench.Flows;
+
+/// <summary>Configuration of <see cref="Flow2D"/>: RealNVP/Glow on 2-D points.</summary>
+public sealed record Flow2DConfig
+{
+    /// <summary>Flow steps; each is ActNorm, permutation, coupling on the vector.</summary>
+    public int Steps { get; init; } = 8;
+    /// <summary>Width of the MLP coupling networks.</summary>
+    public int Hidden { get; init; } = 64;
+    public Coupling Coupling { get; init; } = Coupling.Affine;
+    /// <summary>Reverse alternates which coordinate is transformed (RealNVP's alternating masks);
+    /// Conv1x1 / Conv1x1LU learn a 2x2 rotation-like mixing (Glow).</summary>
+    public Permutation Permutation { get; init; } = Permutation.Reverse;
+    public bool ActNorm { get; init; } = true;
+
+    public static Flow2DConfig RealNvp => new();
+    public static Flow2DConfig Glow => new() { Permutation = Permutation.Conv1x1LU };
+    public static Flow2DConfig Nice => new() { Coupling = Coupling.Additive, ActNorm = true };
+}
+
+/// <summary>
+/// A flow on 2-D points for toy densities: K steps of (ActNorm, permutation, coupling with an MLP) under a
+/// standard normal prior. log p(x) = log N(f(x); 0, I) + log|det df/dx| (Glow, Eq. 1-3).
+/// </summary>
+public sealed class Flow2D : nn.Module<Tensor, Tensor>
+{
+    readonly FlowSequence flow;
+
+    public Flow2D(Flow2DConfig config, long dimensions = 2) : base(nameof(Flow2D))
+    {
+        Config = config;
+        Dimensions = dimensions;
+        var glowLike = new GlowConfig
+        {
+            HiddenChannels = config.Hidden, Coupling = config.Coupling, Permutation = config.Permutation, ActNorm = config.ActNorm,
+        };
+        flow = new FlowSequence(Enumerable.Range(0, config.Steps).Select(k => (FlowLayer)new FlowStep(dimensions, glowLike, k, vectors: true)));
+        RegisterComponents();
+    }
+
+    public Flow2DConfig Config { get; }
+    public long Dimensions { get; }
+
+    /// <summary>The flow from data to latent, with log|det| per example.</summary>
+    public FlowSequence Flow => flow;
+
+    public Tensor Encode(Tensor x) => flow.Forward(x).Y;
+    public Tensor Decode(Tensor z) => flow.Inverse(z);
+
+    /// <summary>log p(x) in nats per point [B] for points [B, 2].</summary>
+    public Tensor LogProb(Tensor x)
+    {
+        if (x.dim() != 2 || x.shape[1] != Dimensions)
+            throw new ArgumentException($"Flow2D: expected points [B, {Dimensions}], got [{string.Join(", ", x.shape)}]");
+        var (z, logdet) = flow.Forward(x);
+        return BitsPerDim.StandardNormalLogDensity(z) + logdet;
+    }
+
+    public override Tensor forward(Tensor x) => LogProb(x);
+
+    /// <summary>n points at a temperature (prior std scaled by T), without gradients.</summary>
+    public Tensor Sample(int n, double temperature = 1.0)
+    {
+        using var _ = no_grad();
+        var p = parameters().First();
+        return Decode(randn(n, Dimensions, dtype: p.dtype, device: p.device) * temperature);
+    }
+}
