@@ -29,7 +29,7 @@ public class FlowLayerTests
             "AdditiveCoupling" => AdditiveCoupling.ForImages(4, 8),
             "AffineCoupling" => AffineCoupling.ForImages(4, 8),
             "Squeeze" => new Squeeze(),
-            "LearnedPrior" => new LearnedPrior(4, 4, 4),
+            "LearnedPrior" => new LearnedPrior(4, 2, 4),
             "FlowStep" => new FlowStep(4, GlowConfig.Small with { HiddenChannels = 8 }),
             "ActNormVector" => new ActNorm(2),
             "AffineCouplingVector" => AffineCoupling.ForVectors(2, 8),
