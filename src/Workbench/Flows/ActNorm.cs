@@ -28,13 +28,17 @@ public sealed class ActNorm : FlowLayer
 
     public long Channels { get; }
 
-    public bool IsInitialized
+    public bool IsInitialized => initialized.dtype switch
     {
-        get
-        {
-            using var flag = initialized.to(ScalarType.Float64, disposeAfter: false);
-            return flag.item<double>() != 0;
-        }
+        ScalarType.Float32 => initialized.item<float>() != 0,
+        ScalarType.Float64 => initialized.item<double>() != 0,
+        _ => FlagAsDouble() != 0,
+    };
+
+    double FlagAsDouble()
+    {
+        using var scope = NewDisposeScope();
+        return initialized.to(ScalarType.Float64).item<double>();
     }
 
     public Tensor Bias => bias;

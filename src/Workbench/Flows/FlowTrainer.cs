@@ -103,13 +103,13 @@ public sealed class FlowTrainer : IDisposable
         try
         {
             using var _ = no_grad();
+            using var outer = NewDisposeScope(); // also owns the loader's slices
             foreach (var batch in BatchLoader.Sequential(data, batchSize, p.device, limit))
             {
                 using var scope = NewDisposeScope();
                 var x = Preprocess.ToFlowInput(batch.Images, model.Config.NBits, dequantize: true).to(p.dtype);
                 sum += model.BitsPerDim(x).sum().item<float>();
                 n += x.shape[0];
-                batch.Images.Dispose(); batch.Labels?.Dispose(); batch.Factors?.Dispose();
             }
         }
         finally { model.train(wasTraining); }

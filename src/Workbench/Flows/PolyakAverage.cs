@@ -26,6 +26,7 @@ public sealed class PolyakAverage : IDisposable
 
     public void Update(nn.Module module)
     {
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
         int i = 0;
         foreach (var p in module.parameters()) _shadow[i++].mul_(_decay).add_(p.detach(), alpha: 1 - _decay);
