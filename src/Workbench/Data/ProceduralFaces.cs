@@ -8,6 +8,9 @@ namespace Workbench.Data;
 /// <see cref="FaceFactors"/> (independent, uniform), so traversals and attribute directions can be checked against
 /// ground truth. Registered as the datasets "faces32" and "faces64" (train: seed 0, 20,000 faces; test: seed 1,
 /// 2,000 faces). Drawn with SkiaSharp in resolution-independent unit coordinates, anti-aliased, at any size ≥ 16.
+/// Face i of a set depends only on (seed, i), whatever the count or thread schedule. The factors are exact everywhere;
+/// the pixels are bit-identical for a given SkiaSharp build and CPU (Skia's anti-aliasing may differ in the last
+/// bit across CPU instruction sets).
 /// </summary>
 public static class ProceduralFaces
 {
