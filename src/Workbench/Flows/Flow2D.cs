@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Workbench.Metrics;
+using Workbench.Training;
 using static TorchSharp.torch;
 
 namespace Workbench.Flows;
@@ -69,5 +70,36 @@ public sealed class Flow2D : nn.Module<Tensor, Tensor>
         using var _ = no_grad();
         var p = parameters().First();
         return Decode(randn(n, Dimensions, dtype: p.dtype, device: p.device) * temperature);
+    }
+
+    /// <summary>
+    /// Maximum likelihood on points from <paramref name="sample"/> (called with the batch size, returning [B, 2]):
+    /// Adam with a short warm-up, one dispose scope per step; logs the mean NLL (nats per point) every
+    /// <paramref name="logEvery"/> steps as "nll".
+    /// </summary>
+    public TrainingLog Fit(Func<int, Tensor> sample, int steps = 2000, int batchSize = 256, double learningRate = 1e-3,
+        int logEvery = 100, Action<TrainingLog>? onLog = null)
+    {
+        var ps = parameters().Where(p => p.requires_grad).ToList();
+        using var opt = optim.Adam(ps, learningRate);
+        var log = new TrainingLog();
+        double sum = 0;
+        int count = 0;
+        train();
+        for (int step = 1; step <= steps; step++)
+        {
+            foreach (var g in opt.ParamGroups) g.LearningRate = learningRate * Math.Min(1.0, step / 100.0);
+            var r = TrainStep.Run(opt, ps, () => -LogProb(sample(batchSize).to(ps[0].dtype).to(ps[0].device)).mean(), step, 100);
+            sum += r.Loss;
+            count++;
+            if (step % logEvery == 0 || step == steps)
+            {
+                log.Add(step, ("nll", sum / count));
+                sum = 0; count = 0;
+                onLog?.Invoke(log);
+            }
+        }
+        eval();
+        return log;
     }
 }
