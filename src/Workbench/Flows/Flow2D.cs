@@ -67,9 +67,10 @@ public sealed class Flow2D : nn.Module<Tensor, Tensor>
     /// <summary>n points at a temperature (prior std scaled by T), without gradients.</summary>
     public Tensor Sample(int n, double temperature = 1.0)
     {
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
         var p = parameters().First();
-        return Decode(randn(n, Dimensions, dtype: p.dtype, device: p.device) * temperature);
+        return Decode(randn(n, Dimensions, dtype: p.dtype, device: p.device) * temperature).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -88,12 +88,13 @@ public sealed class FlowTrainer : IDisposable
     public double Evaluate(ImageDataset data, long? limit = null, int? batchSize = null)
     {
         _ema?.SwapIn(_model);
-        try { return EvaluateBitsPerDim(_model, data, limit, batchSize ?? Config.EvalBatchSize, Config.Seed + 1); }
+        try { return EvaluateBitsPerDim(_model, data, limit, batchSize ?? Config.EvalBatchSize); }
         finally { _ema?.SwapOut(_model); }
     }
 
-    /// <summary>Mean bits/dim of a Glow over a dataset, batched, in eval mode without gradients.</summary>
-    public static double EvaluateBitsPerDim(Glow model, ImageDataset data, long? limit = null, int batchSize = 500, long seed = 1)
+    /// <summary>Mean bits/dim of a Glow over a dataset, batched, in eval mode without gradients (the dequantization
+    /// noise comes from libtorch's global generator).</summary>
+    public static double EvaluateBitsPerDim(Glow model, ImageDataset data, long? limit = null, int batchSize = 500)
     {
         bool wasTraining = model.training;
         model.eval();

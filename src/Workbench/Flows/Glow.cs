@@ -165,9 +165,10 @@ public sealed class Glow : nn.Module<Tensor, Tensor>
     /// </summary>
     public Tensor Sample(int n, double temperature = 1.0)
     {
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
         var p = parameters().First();
         var z = randn(n, Dimensions, dtype: p.dtype, device: p.device) * temperature;
-        return Decode(z);
+        return Decode(z).MoveToOuterDisposeScope();
     }
 }
