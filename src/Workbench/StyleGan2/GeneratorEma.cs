@@ -28,7 +28,7 @@ public static class GeneratorEma
         {
             if (!src.TryGetValue(name, out var s)) throw new ArgumentException($"GeneratorEma: source has no parameter '{name}'");
             if (beta == 0) p.copy_(s);
-            else p.lerp_(s, 1 - beta);
+            else p.mul_(beta).add_(s, alpha: 1 - beta);
         }
         var srcBuf = source.named_buffers().ToDictionary(b => b.name, b => b.buffer);
         foreach (var (name, b) in target.named_buffers())

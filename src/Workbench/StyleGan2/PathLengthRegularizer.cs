@@ -32,7 +32,7 @@ public sealed class PathLengthRegularizer
     public static Tensor PathLengths(Tensor images, Tensor ws, Tensor y)
     {
         using var scope = NewDisposeScope();
-        var grad = torch.autograd.grad(new[] { (images * y).sum() }, new[] { ws }, create_graph: true)[0];
+        var grad = torch.autograd.grad(new[] { (images * y).sum() }, new[] { ws }, retain_graph: true, create_graph: true)[0];
         var lengths = grad.dim() == 3 ? grad.square().sum(2).mean(new long[] { 1 }).sqrt() : grad.square().sum(1).sqrt();
         return lengths.MoveToOuterDisposeScope();
     }

@@ -19,7 +19,7 @@ public static class R1Regularizer
         using var scope = NewDisposeScope();
         var x = reals.detach().requires_grad_(true);
         var logits = discriminator.call(x);
-        var grad = torch.autograd.grad(new[] { logits.sum() }, new[] { x }, create_graph: true)[0];
+        var grad = torch.autograd.grad(new[] { logits.sum() }, new[] { x }, retain_graph: true, create_graph: true)[0];
         var sq = grad.square().flatten(1).sum(1);
         return (sq.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
     }
