@@ -24,7 +24,7 @@ public sealed class ModulatedConv2d : nn.Module<Tensor, Tensor, Tensor>
     public const double Epsilon = 1e-8;
 
     public ModulatedConv2d(long inChannels, long outChannels, int kernelSize, int wDim, bool demodulate = true, int up = 1,
-        double[]? resampleFilter = null)
+        double[]? resampleFilter = null, bool fused = true)
         : base(nameof(ModulatedConv2d))
     {
         if (up is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(up), up, "ModulatedConv2d supports up = 1 or 2");
@@ -33,6 +33,7 @@ public sealed class ModulatedConv2d : nn.Module<Tensor, Tensor, Tensor>
         KernelSize = kernelSize;
         Demodulate = demodulate;
         Up = up;
+        Fused = fused;
         WeightGain = 1.0 / Math.Sqrt(inChannels * kernelSize * kernelSize);
         weight = nn.Parameter(randn(outChannels, inChannels, kernelSize, kernelSize));
         affine = new EqualizedLinear(wDim, inChannels, bias: true, biasInit: 1.0);
@@ -45,6 +46,13 @@ public sealed class ModulatedConv2d : nn.Module<Tensor, Tensor, Tensor>
     public int KernelSize { get; }
     public bool Demodulate { get; }
     public int Up { get; }
+
+    /// <summary>
+    /// True (default): one grouped convolution with per-sample weights. False: the mathematically identical
+    /// "non-fused" form the official code uses while training, conv(x ⊙ s, W) ⊙ d with the shared weight, which
+    /// is about twice as fast on a CPU (plain instead of grouped kernels).
+    /// </summary>
+    public bool Fused { get; set; }
 
     /// <summary>Equalized-lr multiplier of the stored weight, 1 / sqrt(in·k·k).</summary>
     public double WeightGain { get; }
@@ -82,6 +90,7 @@ public sealed class ModulatedConv2d : nn.Module<Tensor, Tensor, Tensor>
         if (styles.shape[0] != n || styles.shape[1] != InChannels)
             throw new ArgumentException($"ModulatedConv2d: styles must be [{n}, {InChannels}], got [{string.Join(", ", styles.shape)}]");
         using var scope = NewDisposeScope();
+        if (!Fused) return ConvolveUnfused(x, styles).MoveToOuterDisposeScope();
         var wgt = ModulatedWeights(styles);                                    // [N, out, in, k, k]
         var xs = x.reshape(1, n * InChannels, h, wd);                          // batch folded into channels
         Tensor y;
@@ -103,5 +112,33 @@ public sealed class ModulatedConv2d : nn.Module<Tensor, Tensor, Tensor>
             y = Upfirdn2d.Apply(y, fir, pad: (p0, p1, p0, p1), gain: 4);
         }
         return y.reshape(n, OutChannels, y.shape[2], y.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>conv(x ⊙ s, W·gain) ⊙ d: scaling the inputs by s is modulating the weights; d is Eq. 3's factor.</summary>
+    private Tensor ConvolveUnfused(Tensor x, Tensor styles)
+    {
+        var wgt = weight * WeightGain;                                         // [out, in, k, k]
+        var xs = x * styles[.., .., TensorIndex.None, TensorIndex.None];
+        Tensor y;
+        if (Up == 1)
+        {
+            long p = KernelSize / 2;
+            y = nn.functional.conv2d(xs, wgt, padding: new[] { p, p });
+        }
+        else
+        {
+            y = nn.functional.conv_transpose2d(xs, wgt.transpose(0, 1), strides: new long[] { 2, 2 });
+            long fw = fir!.shape[^1];
+            long p = (fw - 2) - (KernelSize - 1);
+            long p0 = (p + 1) / 2 + 1, p1 = p / 2 + 1;
+            y = Upfirdn2d.Apply(y, fir, pad: (p0, p1, p0, p1), gain: 4);
+        }
+        if (Demodulate)
+        {
+            // Σ_{i,k} (w_{jik} s_i)² = Σ_i s_i² Σ_k w_{jik}²: [N, out].
+            var d = (styles.square().matmul(wgt.square().sum(new long[] { 2, 3 }).t()) + Epsilon).rsqrt();
+            y = y * d[.., .., TensorIndex.None, TensorIndex.None];
+        }
+        return y;
     }
 }

@@ -27,6 +27,12 @@ public sealed record StyleGan2Config
     /// <summary>Weight demodulation (Section 2.2); off for the ablation (modulation only, no normalisation).</summary>
     public bool Demodulate { get; init; } = true;
 
+    /// <summary>
+    /// Run modulated convolutions as one grouped convolution (true) or in the equivalent non-fused form
+    /// (conv of modulated inputs, then demodulate), which is faster on CPUs; the official code also trains non-fused.
+    /// </summary>
+    public bool FusedModconv { get; init; } = true;
+
     public int MbstdGroupSize { get; init; } = 4;
     public int MbstdFeatures { get; init; } = 1;
 

@@ -19,14 +19,14 @@ public sealed class SynthesisBlock : nn.Module<Tensor, Tensor, Tensor>
     private readonly ToRgb torgb;
     private readonly Tensor fir;
 
-    public SynthesisBlock(long inChannels, long outChannels, int wDim, int resolution, int imageChannels, bool demodulate)
+    public SynthesisBlock(long inChannels, long outChannels, int wDim, int resolution, int imageChannels, bool demodulate, bool fused = true)
         : base(nameof(SynthesisBlock))
     {
         Resolution = resolution;
         if (resolution == 4) constant = new ConstantInput(outChannels);
-        else conv0 = new SynthesisLayer(inChannels, outChannels, wDim, resolution, up: true, demodulate: demodulate);
-        conv1 = new SynthesisLayer(outChannels, outChannels, wDim, resolution, demodulate: demodulate);
-        torgb = new ToRgb(outChannels, imageChannels, wDim);
+        else conv0 = new SynthesisLayer(inChannels, outChannels, wDim, resolution, up: true, demodulate: demodulate, fused: fused);
+        conv1 = new SynthesisLayer(outChannels, outChannels, wDim, resolution, demodulate: demodulate, fused: fused);
+        torgb = new ToRgb(outChannels, imageChannels, wDim, fused);
         fir = FirFilter.Create(FirFilter.Binomial4);
         register_buffer("fir", fir, persistent: false);
         RegisterComponents();

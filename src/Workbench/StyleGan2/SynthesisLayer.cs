@@ -16,10 +16,10 @@ public sealed class SynthesisLayer : nn.Module<Tensor, Tensor, Tensor>
     private readonly Parameter bias;
 
     public SynthesisLayer(long inChannels, long outChannels, int wDim, int resolution, bool up = false, bool demodulate = true,
-        int kernelSize = 3)
+        int kernelSize = 3, bool fused = true)
         : base(nameof(SynthesisLayer))
     {
-        conv = new ModulatedConv2d(inChannels, outChannels, kernelSize, wDim, demodulate, up: up ? 2 : 1);
+        conv = new ModulatedConv2d(inChannels, outChannels, kernelSize, wDim, demodulate, up: up ? 2 : 1, fused: fused);
         noise = new NoiseInjection(resolution);
         bias = nn.Parameter(zeros(outChannels));
         RegisterComponents();

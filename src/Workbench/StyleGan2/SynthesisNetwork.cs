@@ -21,7 +21,7 @@ public sealed class SynthesisNetwork : nn.Module<Tensor, Tensor>
         for (int res = 4; res <= config.Resolution; res *= 2)
         {
             long cin = res == 4 ? 0 : config.Channels(res / 2);
-            blocks.Add(new SynthesisBlock(cin, config.Channels(res), config.WDim, res, config.ImageChannels, config.Demodulate));
+            blocks.Add(new SynthesisBlock(cin, config.Channels(res), config.WDim, res, config.ImageChannels, config.Demodulate, config.FusedModconv));
         }
         RegisterComponents();
     }

@@ -13,9 +13,9 @@ public sealed class ToRgb : nn.Module<Tensor, Tensor, Tensor>
     private readonly ModulatedConv2d conv;
     private readonly Parameter bias;
 
-    public ToRgb(long inChannels, int imageChannels, int wDim) : base(nameof(ToRgb))
+    public ToRgb(long inChannels, int imageChannels, int wDim, bool fused = true) : base(nameof(ToRgb))
     {
-        conv = new ModulatedConv2d(inChannels, imageChannels, 1, wDim, demodulate: false);
+        conv = new ModulatedConv2d(inChannels, imageChannels, 1, wDim, demodulate: false, fused: fused);
         bias = nn.Parameter(zeros(imageChannels));
         RegisterComponents();
     }

@@ -70,6 +70,22 @@ public class ComponentTests
         }
     }
 
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(1, false)]
+    public void TheNonFusedFormEqualsTheGroupedConvolution(int up, bool demodulate)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(24);
+        var conv = new ModulatedConv2d(6, 5, 3, wDim: 8, demodulate: demodulate, up: up);
+        var x = randn(4, 6, 6, 6);
+        var w = randn(4, 8);
+        var fused = conv.call(x, w);
+        conv.Fused = false;
+        Assert.True(allclose(conv.call(x, w), fused, 1e-5, 1e-5));
+    }
+
     [Fact]
     public void NoiseStartsSwitchedOffAndBiasAndActivationSitOutsideTheStyleBlock()
     {

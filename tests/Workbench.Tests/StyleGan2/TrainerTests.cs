@@ -6,6 +6,11 @@ using static TorchSharp.torch;
 
 namespace Workbench.Tests.StyleGan2;
 
+/// <summary>The trainer draws from libtorch's global generator, so these tests must not run beside others that do.</summary>
+[CollectionDefinition("StyleGan2 global RNG", DisableParallelization = true)]
+public class GlobalRngCollection { }
+
+[Collection("StyleGan2 global RNG")]
 public class TrainerTests
 {
     static StyleGan2Config Tiny => ComponentTests.TinyConfig(8) with
@@ -29,20 +34,20 @@ public class TrainerTests
         var cpu = torch.CPU;
         // 2N steps straight through.
         using var straight = new StyleGan2Trainer(Tiny, data, seed: 5, device: cpu);
-        for (int i = 0; i < 6; i++) straight.TrainStep();
+        for (int i = 0; i < 4; i++) straight.TrainStep();
         // N steps, save, load into a fresh trainer, N steps.
         var dir = Path.Combine(Path.GetTempPath(), "sg2-ckpt-" + Guid.NewGuid().ToString("N"));
         try
         {
             using (var first = new StyleGan2Trainer(Tiny, data, seed: 5, device: cpu))
             {
-                for (int i = 0; i < 3; i++) first.TrainStep();
+                for (int i = 0; i < 2; i++) first.TrainStep();
                 first.Save(dir);
-                for (int i = 0; i < 5; i++) first.TrainStep(); // wander off: must not matter
+                first.TrainStep(); // wander off: must not matter
             }
             using var resumed = StyleGan2Trainer.Load(dir, data, cpu, expected: Tiny);
-            Assert.Equal(3, resumed.Step);
-            for (int i = 0; i < 3; i++) resumed.TrainStep();
+            Assert.Equal(2, resumed.Step);
+            for (int i = 0; i < 2; i++) resumed.TrainStep();
             Assert.Equal(straight.Step, resumed.Step);
             Assert.Equal(straight.ImagesSeen, resumed.ImagesSeen);
             Assert.Equal(straight.PathLength.Mean, resumed.PathLength.Mean);
@@ -50,7 +55,7 @@ public class TrainerTests
                 foreach (var (k, v) in Snapshot(a))
                     Assert.True(v.equal(Snapshot(b)[k]).all().item<bool>(), $"{name}.{k} differs after resuming");
             foreach (var (k, v) in Snapshot(straight.D))
-                Assert.True(v.equal(Snapshot(resumed.D)[k]).all().item<bool>(), $"D.{k} differs after resuming");
+                Assert.True(v.equal(Snapshot(resumed.D)[k]).all().item<bool>(), $"D.{k} differs after resuming by {(v - Snapshot(resumed.D)[k]).abs().max().item<float>()}");
             Assert.Equal(straight.Log.Series("loss_d").Values, resumed.Log.Series("loss_d").Values);
             // A different config is refused with a clear message.
             var ex = Assert.Throws<InvalidOperationException>(() => StyleGan2Trainer.Load(dir, data, cpu, expected: Tiny with { R1Gamma = 3 }));
