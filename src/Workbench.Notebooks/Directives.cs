@@ -177,10 +177,11 @@ public static class CarriedPackages
         wanted = wanted.Trim();
         if (wanted == "*") return true;
         if (wanted.EndsWith('*')) return carried.StartsWith(wanted[..^1], StringComparison.OrdinalIgnoreCase);
-        if (Version.TryParse(Pad(wanted), out var w) && Version.TryParse(Pad(carried), out var c)) return w == c;
+        if (Version.TryParse(Pad(wanted), out var w) && Version.TryParse(Pad(carried), out var c)) return Full(w) == Full(c);
         return string.Equals(wanted, carried, StringComparison.OrdinalIgnoreCase);
 
-        // NuGet treats 6.0 and 6.0.0 as the same version.
-        static string Pad(string v) => v.Count(ch => ch == '.') == 0 ? v + ".0" : v;
+        // NuGet treats 6, 6.0 and 6.0.0 as the same version.
+        static string Pad(string v) => v.Contains('.') ? v : v + ".0";
+        static Version Full(Version v) => new(v.Major, v.Minor, Math.Max(v.Build, 0), Math.Max(v.Revision, 0));
     }
 }

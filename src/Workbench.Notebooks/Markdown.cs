@@ -147,7 +147,7 @@ public static partial class Markdown
         while (i < lines.Length)
         {
             var m = ListItem().Match(lines[i]);
-            if (!m.Success || m.Groups["indent"].Length != indent) break;
+            if (!m.Success || m.Groups["indent"].Length != indent || char.IsDigit(m.Groups["marker"].Value[0]) != ordered) break;
             var text = new List<string> { m.Groups["text"].Value };
             html.Append("<li>");
             for (i++; i < lines.Length; i++)
@@ -169,7 +169,8 @@ public static partial class Markdown
             html.Append(Inline(string.Join("\n", text))).Append("</li>\n");
             // A blank line followed by another item at this level continues the list.
             if (i < lines.Length && lines[i].Trim().Length == 0 && i + 1 < lines.Length
-                && ListItem().Match(lines[i + 1]) is { Success: true } after && after.Groups["indent"].Length == indent)
+                && ListItem().Match(lines[i + 1]) is { Success: true } after && after.Groups["indent"].Length == indent
+                && char.IsDigit(after.Groups["marker"].Value[0]) == ordered)
                 i++;
         }
         html.Append(ordered ? "</ol>\n" : "</ul>\n");

@@ -133,12 +133,20 @@ public static class OutputFormatter
         HtmlString h => h.Html,
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         DataFrame df => df.ToString(),
-        IDictionary d when depth == 0 => "{ " + string.Join(", ",
-            d.Cast<DictionaryEntry>().Take(SequenceItems).Select(e => $"{PlainTextOf(e.Key, 1)}: {PlainTextOf(e.Value, 1)}"))
-            + (d.Count > SequenceItems ? ", …" : "") + " }",
+        IDictionary d when depth == 0 => Dictionary(d),
         IEnumerable e when depth == 0 && !HasOwnToString(value.GetType()) => Sequence(e),
         _ => value.ToString() ?? "",
     };
+
+    static string Dictionary(IDictionary d)
+    {
+        var items = new List<string>();
+        // IDictionary's own enumerator yields DictionaryEntry (the IEnumerable one may yield KeyValuePair).
+        var entries = d.GetEnumerator();
+        while (entries.MoveNext() && items.Count < SequenceItems)
+            items.Add($"{PlainTextOf(entries.Key, 1)}: {PlainTextOf(entries.Value, 1)}");
+        return "{ " + string.Join(", ", items) + (d.Count > SequenceItems ? ", …" : "") + " }";
+    }
 
     static string Sequence(IEnumerable e)
     {
