@@ -165,6 +165,14 @@ public static class OutputFormatter
         t.GetMethod("ToString", Type.EmptyTypes)?.DeclaringType is { } d && d != typeof(object) && !d.IsGenericType
         && d.Namespace?.StartsWith("System", StringComparison.Ordinal) != true;
 
+    // Six significant digits: a table is for reading; the DataFrame keeps full precision.
+    static string Cell(object? value) => value switch
+    {
+        double d => d.ToString("G6", CultureInfo.InvariantCulture),
+        float f => f.ToString("G6", CultureInfo.InvariantCulture),
+        _ => PlainTextOf(value, 1),
+    };
+
     static string DataFrameHtml(DataFrame df)
     {
         var sb = new StringBuilder("<table class=\"dataframe\"><thead><tr>");
@@ -175,7 +183,7 @@ public static class OutputFormatter
         {
             sb.Append("<tr>");
             foreach (var c in df.Columns)
-                sb.Append("<td>").Append(WebUtility.HtmlEncode(PlainTextOf(c[r], 1))).Append("</td>");
+                sb.Append("<td>").Append(WebUtility.HtmlEncode(Cell(c[r]))).Append("</td>");
             sb.Append("</tr>");
         }
         sb.Append("</tbody></table>");
