@@ -53,7 +53,15 @@ public static class NotebookCommand
             // Each notebook runs even when an earlier one failed, so one run reports every broken notebook.
             foreach (var file in parseResult.GetValue(files) ?? [])
             {
-                var result = NotebookRunner.RunAsync(file, options).GetAwaiter().GetResult();
+                RunResult result;
+                try { result = NotebookRunner.RunAsync(file, options).GetAwaiter().GetResult(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Writing the executed copy or the report failed.
+                    failed++;
+                    Console.Error.WriteLine($"error: {file}: {e.Message}");
+                    continue;
+                }
                 if (result.Succeeded)
                     Console.Error.WriteLine($"{file}: ran in {result.Elapsed.TotalSeconds:0.0} s -> {result.NotebookOutputPath}" +
                                             (result.HtmlOutputPath is null ? "" : $", {result.HtmlOutputPath}"));

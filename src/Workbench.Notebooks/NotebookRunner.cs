@@ -113,6 +113,14 @@ public static class NotebookRunner
         var name = Path.GetFileNameWithoutExtension(path);
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
 
+        var target = options.OutputDirectory is { } outDir ? Path.GetFullPath(Path.Combine(outDir, file)) : null;
+        if (target is not null && string.Equals(target, Path.GetFullPath(path), StringComparison.Ordinal))
+        {
+            result.Failure = new CellFailure(0, null, null,
+                $"{path}: the output folder is the notebook's own folder; refusing to overwrite the notebook.", null);
+            return result;
+        }
+
         NotebookDocument source;
         try { source = NotebookDocument.Load(path); }
         catch (NotebookFormatException e)
@@ -254,11 +262,8 @@ public static class NotebookRunner
         };
         result.Elapsed = clock.Elapsed;
 
-        if (options.OutputDirectory is { } outDir)
+        if (target is not null)
         {
-            var target = Path.GetFullPath(Path.Combine(outDir, file));
-            if (string.Equals(target, Path.GetFullPath(path), StringComparison.Ordinal))
-                throw new InvalidOperationException($"{path}: the output folder is the notebook's own folder; refusing to overwrite the notebook.");
             executed.Save(target);
             result.NotebookOutputPath = target;
             if (options.Html)

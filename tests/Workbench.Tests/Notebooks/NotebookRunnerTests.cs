@@ -247,6 +247,15 @@ public class NotebookRunnerFailureTests
     }
 
     [Fact]
+    public async Task RefusesToOverwriteTheNotebookItselfBeforeRunning()
+    {
+        var path = Write("self", Code("1"));
+        var run = await NotebookRunner.RunAsync(path, new RunOptions { OutputDirectory = Path.GetDirectoryName(path) });
+        Assert.Contains("refusing to overwrite", run.Failure!.Message);
+        Assert.Null(run.Executed);
+    }
+
+    [Fact]
     public void DisplayOutsideANotebookSaysSo()
     {
         var e = Assert.Throws<InvalidOperationException>(() => Kernel.display(1));
