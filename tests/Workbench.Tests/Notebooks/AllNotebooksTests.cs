@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Workbench.Notebooks;
 
 namespace Workbench.Tests.Notebooks;
@@ -21,13 +20,35 @@ public class AllNotebooksTests
         return data;
     }
 
+    /// <summary>DESIGN.md's "Notebook files": nbformat 4.5 with Polyglot metadata, no outputs, a
+    /// parameters cell with a quick flag.</summary>
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void FollowsTheNotebookConventions(string notebook)
+    {
+        var path = Path.Combine(RepoRoot(), "notebooks", notebook);
+        var source = NotebookDocument.Load(path);
+        TestNotebooks.AssertValid(source);
+        Assert.Equal(".net-csharp", (string?)source.Metadata["kernelspec"]?["name"]);
+        Assert.Equal("csharp", (string?)source.Metadata["polyglot_notebook"]?["kernelInfo"]?["defaultKernelName"]);
+        var code = source.Cells.Where(c => c.IsCode).ToList();
+        Assert.All(code, c =>
+        {
+            Assert.Empty(c.Outputs); // committed without outputs
+            Assert.Null(c.ExecutionCount);
+            Assert.Equal("csharp", (string?)c.Metadata["dotnet_interactive"]?["language"]);
+            Assert.Equal("csharp", (string?)c.Metadata["polyglot_notebook"]?["kernelName"]);
+        });
+        Assert.Contains("#r \"nuget: TorchSharp-cpu,", code[0].Source);
+        Assert.Equal(Parameters.Tag, Assert.Single(code[1].Tags));
+        Assert.Contains(Parameters.Declared(code[1].Source), p => p.Name == "quick" && p.TypeName == "bool");
+    }
+
     [Theory]
     [MemberData(nameof(Notebooks))]
     public async Task RunsInQuickModeWithoutErrors(string notebook)
     {
         var path = Path.Combine(RepoRoot(), "notebooks", notebook);
-        var source = NotebookDocument.Load(path);
-        Assert.All(source.Cells.Where(c => c.IsCode), c => Assert.Empty(c.Outputs)); // committed without outputs
 
         var outDir = Path.Combine(Path.GetTempPath(), "wb-nb-tests", "all-" + Guid.NewGuid().ToString("N")[..8]);
         var run = await NotebookRunner.RunAsync(path, new RunOptions { Quick = true, OutputDirectory = outDir });
