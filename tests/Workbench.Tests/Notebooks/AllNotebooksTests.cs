@@ -56,5 +56,6 @@ public class AllNotebooksTests
         var errors = run.AllOutputs.Where(o => (string?)o["output_type"] == "error").ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => e.ToJsonString())));
         TestNotebooks.AssertValid(NotebookDocument.Load(run.NotebookOutputPath!));
+        Directory.Delete(outDir, recursive: true);
     }
 }

@@ -6,8 +6,10 @@ using static Workbench.Tests.Notebooks.TestNotebooks;
 namespace Workbench.Tests.Notebooks;
 
 /// <summary>Runs one notebook that exercises every feature, once, for the tests below.</summary>
-public sealed class FeatureNotebook
+public sealed class FeatureNotebook : IDisposable
 {
+    public void Dispose() => Directory.Delete(System.IO.Path.GetDirectoryName(Path)!, recursive: true);
+
     public string Path { get; }
     public string OutputDirectory { get; }
     public RunResult Result { get; }
