@@ -88,8 +88,11 @@ public static class NotebookRunner
     {
         options ??= new RunOptions();
         var done = new TaskCompletionSource<RunResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        // One thread for the whole notebook (see SingleThreadContext); a large stack because Roslyn recurses
-        // deeply on long expressions.
+        // One thread for the whole notebook: a cell's code runs on the thread that starts it, up to its first
+        // await, so synchronous cells (training loops included) all run here. That matters because TorchSharp
+        // keeps dispose scopes and grad mode per thread. No SynchronizationContext is installed: after an
+        // await a cell continues on the thread pool, exactly as in Polyglot Notebooks, and a cell that
+        // blocks on a task (.Result) cannot deadlock. A large stack because Roslyn recurses on long expressions.
         var thread = new Thread(() =>
         {
             try { done.SetResult(Run(path, options)); }
@@ -176,7 +179,6 @@ public static class NotebookRunner
 
         ConsoleRouter.Install();
         var session = new NotebookSession();
-        var context = new SingleThreadContext();
         var baseOptions = ScriptOptions.Default
             .AddReferences(FrameworkReferences.Value)
             .AddReferences(references.Distinct())
@@ -204,9 +206,10 @@ public static class NotebookRunner
             CellFailure? failure = null;
             try
             {
-                state = context.Run(async () => state is null
-                    ? await CSharpScript.RunAsync(planned.Code.Code, cellOptions)
-                    : await state.ContinueWithAsync(planned.Code.Code, cellOptions));
+                // Blocking here keeps every cell's synchronous code on this one thread (see RunAsync).
+                state = (state is null
+                    ? CSharpScript.RunAsync(planned.Code.Code, cellOptions)
+                    : state.ContinueWithAsync(planned.Code.Code, cellOptions)).GetAwaiter().GetResult();
                 if (HasTrailingValue(state.Script) && state.ReturnValue is not DisplayedValue)
                     session.Result(state.ReturnValue, executionCount);
             }

@@ -19,15 +19,16 @@ public sealed class FeatureNotebook : IDisposable
         Path = Write("features",
             Markdown("# Feature tour\nSome *emphasis*."),
             Code("#!csharp\n#r \"nuget: TorchSharp-cpu, 0.107.0\"\n#r \"nuget: Plotly.NET, 6.0.0\"\n#r \"nuget: Microsoft.Data.Analysis, 0.23.1\"\n" +
-                 "#WORKBENCH#\n#TESTS#\nusing TorchSharp;\nusing static TorchSharp.torch;", "setup"),
+                 "#WORKBENCH#\n#TESTS#\nusing TorchSharp;\nusing static TorchSharp.torch;\nvar firstThread = Environment.CurrentManagedThreadId;", "setup"),
             Code("var quick = false;\nvar steps = 10;\nvar label = \"x\";", "params", Parameters.Tag),
             Code("Console.WriteLine($\"steps={steps} quick={quick} label={label}\");\nConsole.Error.WriteLine(\"warn\");\nConsole.Write(\"a\");\nConsole.Write(\"b\\n\");", "console"),
             Code("var h = display(\"v0\");\nfor (int i = 1; i <= 3; i++) h.Update($\"v{i}\");\nnew Workbench.Tests.Notebooks.Swatch(\"teal\").Display();\n41 + 1", "display"),
             Code("var n = 5;", "statement"),
             Code("Console.WriteLine(\"void\")", "void"),
-            Code("var before = Environment.CurrentManagedThreadId;\nTensor kept;\nusing (var scope = NewDisposeScope())\n{\n" +
-                 "    await Task.Delay(20);\n    var a = ones(3);\n    kept = (a * 2).MoveToOuterDisposeScope();\n}\nawait Task.Yield();\n" +
-                 "(Environment.CurrentManagedThreadId == before, kept.sum().item<float>())", "thread"),
+            Code("var sameThread = Environment.CurrentManagedThreadId == firstThread;\nTensor kept, dropped;\n" +
+                 "using (var scope = NewDisposeScope())\n{\n    dropped = ones(3);\n    kept = (dropped * 2).MoveToOuterDisposeScope();\n}\n" +
+                 "async Task<int> Later() { await Task.Delay(10); return 41; }\nvar blocked = Later().Result + 1;\n" +
+                 "var awaited = await Later();\n(sameThread, kept.sum().item<float>(), dropped.IsInvalid, blocked, awaited)", "thread"),
             Code("HTML(\"<b>bold</b>\")", "html"),
             Code("var tr = new Plotly.NET.Trace2D(\"scatter\");\ntr.SetProperty(\"y\", new[] { 1.0, 2.0 });\ndisplay(Plotly.NET.GenericChart.ofTraceObject(true, tr));\n" +
                  "new Microsoft.Data.Analysis.DataFrame(new Microsoft.Data.Analysis.Int32DataFrameColumn(\"a\", new[] { 1, 2 }))", "chart"),
@@ -112,9 +113,9 @@ public class NotebookRunnerTests(FeatureNotebook feature) : IClassFixture<Featur
     }
 
     [Fact]
-    public void ACellStaysOnOneThreadAcrossAwaitsSoDisposeScopesWork()
+    public void CellsRunOnOneThreadSoDisposeScopesWorkAndBlockingOnTasksDoesNotDeadlock()
     {
-        Assert.Equal("(True, 6)", Data(_run.Outputs(8).Single(), "text/plain"));
+        Assert.Equal("(True, 6, True, 42, 41)", Data(_run.Outputs(8).Single(), "text/plain"));
     }
 
     [Fact]
