@@ -106,7 +106,9 @@ public static class NotebookRunner
         return done.Task;
     }
 
-    sealed record PlannedCell(int Number, NotebookCell Cell, PreparedCell Code);
+    /// <param name="References">What the cell compiles against: the references of the cells up to and
+    /// including it, as in the kernel, where a package is usable from the cell that references it on.</param>
+    sealed record PlannedCell(int Number, NotebookCell Cell, PreparedCell Code, IReadOnlyList<Assembly> References);
 
     static RunResult Run(string path, RunOptions options)
     {
@@ -162,7 +164,7 @@ public static class NotebookRunner
                     foreach (var a in prepared.Assemblies) references.Add(Directives.ResolveAssembly(a, folder));
                 }
                 catch (DirectiveException e) { throw new CellException(i + 1, e.Line, e.Message); }
-                plan.Add(new PlannedCell(i + 1, cell, prepared));
+                plan.Add(new PlannedCell(i + 1, cell, prepared, references.Distinct().ToList()));
             }
             InjectParameters(executed, plan, options, file);
         }
@@ -181,7 +183,6 @@ public static class NotebookRunner
         var session = new NotebookSession();
         var baseOptions = ScriptOptions.Default
             .AddReferences(FrameworkReferences.Value)
-            .AddReferences(references.Distinct())
             .WithImports(DefaultImports)
             .WithEmitDebugInformation(true) // line numbers in exception stack traces
             .WithFileEncoding(Encoding.UTF8);
@@ -196,7 +197,7 @@ public static class NotebookRunner
             var label = planned.Number == 0 ? "injected parameters" : $"cell {planned.Number}/{total}";
             var scriptPath = $"{file}#{(planned.Number == 0 ? "parameters" : "cell" + planned.Number)}";
             cellOfFile[scriptPath] = planned;
-            var cellOptions = baseOptions.WithFilePath(scriptPath);
+            var cellOptions = baseOptions.AddReferences(planned.References).WithFilePath(scriptPath);
             var cell = planned.Cell;
             var start = DateTime.UtcNow;
             var cellClock = Stopwatch.StartNew();
@@ -303,7 +304,7 @@ public static class NotebookRunner
         var injected = NotebookCell.NewCode(NotebookDocument.NewCellId(used), source, Parameters.InjectedTag);
         var position = executed.Cells.Select(c => c.Json).ToList().IndexOf(parametersCell.Cell.Json);
         executed.InsertCell(position + 1, injected);
-        plan.Insert(index + 1, new PlannedCell(0, injected, new PreparedCell(source, [], [])));
+        plan.Insert(index + 1, new PlannedCell(0, injected, new PreparedCell(source, [], []), parametersCell.References));
     }
 
     static CellFailure Describe(string file, int cell, string? id, int? line, string message, Exception? e)

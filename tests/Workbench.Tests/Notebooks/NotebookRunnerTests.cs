@@ -212,6 +212,15 @@ public class NotebookRunnerFailureTests
     }
 
     [Fact]
+    public async Task APackageIsUsableFromTheCellThatReferencesItOn()
+    {
+        var path = Write("order", Code("var t = typeof(TorchSharp.torch);"), Code("#r \"nuget: TorchSharp-cpu, 0.107.0\""));
+        var run = await NotebookRunner.RunAsync(path);
+        Assert.Equal((1, 1), (run.Failure!.Cell, run.Failure.Line));
+        Assert.Contains("CS0246", run.Failure.Message); // TorchSharp not found, as in Polyglot Notebooks
+    }
+
+    [Fact]
     public async Task QuickNeedsAParametersCell()
     {
         var run = await NotebookRunner.RunAsync(Write("noparams", Code("1")), new RunOptions { Quick = true });
