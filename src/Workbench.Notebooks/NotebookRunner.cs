@@ -259,9 +259,7 @@ public static class NotebookRunner
             ["start_time"] = Timestamp(startedAt),
             ["end_time"] = Timestamp(DateTime.UtcNow),
             ["status"] = result.Succeeded ? "completed" : "failed",
-            ["parameters"] = new JsonObject(AllParameters(options)
-                .Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))
-                .DistinctBy(kv => kv.Key)),
+            ["parameters"] = ParametersRecord(options),
             ["runner"] = $"workbench notebook run {typeof(NotebookRunner).Assembly.GetName().Version}",
         };
         result.Elapsed = clock.Elapsed;
@@ -288,6 +286,14 @@ public static class NotebookRunner
 
     static IEnumerable<KeyValuePair<string, string>> AllParameters(RunOptions options) =>
         options.Quick ? options.Parameters.Prepend(KeyValuePair.Create("quick", "true")) : options.Parameters;
+
+    /// <summary>The values the run used; a name given twice keeps its last value, as the injected cell does.</summary>
+    static JsonObject ParametersRecord(RunOptions options)
+    {
+        var record = new JsonObject();
+        foreach (var (name, value) in AllParameters(options)) record[name] = value;
+        return record;
+    }
 
     static void InjectParameters(NotebookDocument executed, List<PlannedCell> plan, RunOptions options, string file)
     {
