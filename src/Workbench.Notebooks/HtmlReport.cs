@@ -40,7 +40,7 @@ public static class HtmlReport
         {
             if (cell.IsMarkdown)
             {
-                body.Append("<section class=\"cell markdown\">\n").Append(Markdown.ToHtml(cell.Source)).Append("</section>\n");
+                body.Append("<section class=\"cell markdown\">\n").Append(Markdown.ToHtml(WithAttachments(cell))).Append("</section>\n");
                 continue;
             }
             if (!cell.IsCode) continue;
@@ -78,6 +78,20 @@ public static class HtmlReport
         page.Append("</head>\n<body>\n<main>\n<header class=\"run\">").Append(Escape(title)).Append(RunLine(notebook)).Append("</header>\n")
             .Append(html).Append("</main>\n</body>\n</html>\n");
         return page.ToString();
+    }
+
+    /// <summary>Images pasted into a markdown cell live in its attachments and are linked as
+    /// <c>attachment:name</c>; the report inlines them as data URIs.</summary>
+    static string WithAttachments(NotebookCell cell)
+    {
+        var source = cell.Source;
+        if (cell.Json["attachments"] is not JsonObject attachments) return source;
+        foreach (var (name, bundle) in attachments)
+        {
+            if (bundle is not JsonObject mimes || mimes.FirstOrDefault() is not { Key: var mime, Value: { } data }) continue;
+            source = source.Replace($"(attachment:{name})", $"(data:{mime};base64,{NotebookDocument.ReadMultiline(data).Trim()})");
+        }
+        return source;
     }
 
     static string RunLine(NotebookDocument notebook)
