@@ -157,9 +157,14 @@ public class NotebookRunnerFailureTests
             Code("var b = 2;\nvar z = 0;\nvar c = Divide(b, z);\nConsole.WriteLine(c);", "boom"),
             Code("Console.WriteLine(\"after\");", "after"));
         var outDir = Path.Combine(Path.GetDirectoryName(path)!, "out");
-        var run = await NotebookRunner.RunAsync(path, new RunOptions { OutputDirectory = outDir });
+        var progress = new StringWriter();
+        var run = await NotebookRunner.RunAsync(path, new RunOptions { OutputDirectory = outDir, Progress = progress });
 
         Assert.False(run.Succeeded);
+        var lines = progress.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+        Assert.Equal(2, lines.Count); // one per code cell run: the third never ran
+        Assert.Matches(@"^\[fails\] cell 2/4 ok [0-9]+\.[0-9] s$", lines[0]);
+        Assert.Matches(@"^\[fails\] cell 3/4 FAILED [0-9]+\.[0-9] s$", lines[1]);
         var f = run.Failure!;
         Assert.Equal((3, 3, "boom"), (f.Cell, f.Line, f.CellId));
         Assert.Contains("fails.ipynb: cell 3 (id boom), line 3: System.DivideByZeroException", f.Message);
