@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Formats.Tar;
+using System.Globalization;
 using System.IO.Compression;
 using System.Net;
 using System.Security.Cryptography;
@@ -71,7 +72,7 @@ public sealed class DatasetDownloader
                 new RemoteFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
                 new RemoteFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
             },
-            "http://yann.lecun.com/exdb/mnist/", "CC BY-SA 3.0 (as stated by the torchvision/Keras redistributions)",
+            "http://yann.lecun.com/exdb/mnist/", "copyright Yann LeCun and Corinna Cortes; redistributed under CC BY-SA 3.0 (as the Keras documentation states)",
             "Copy the four .gz idx files (train-images-idx3-ubyte.gz, …) from any MNIST mirror into data/mnist/."));
 
         // CIFAR-10 (Krizhevsky 2009), the binary version, with the MD5 on https://www.cs.toronto.edu/~kriz/cifar.html.
@@ -223,7 +224,7 @@ public sealed class DatasetDownloader
                     $"{checksum.ToLowerInvariant()}, got {actual}; the download was discarded");
             File.Move(part, destination, overwrite: true);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException or DatasetDownloadException)
+        catch (Exception e) when (e is HttpRequestException or IOException or UnauthorizedAccessException or TaskCanceledException or DatasetDownloadException)
         {
             TryDelete(part);
             if (e is DatasetDownloadException) throw;
@@ -294,17 +295,18 @@ public sealed class DatasetDownloader
 
         public void Finish(long received)
         {
-            if (interactive) writer.WriteLine("\r" + Line(received) + $"  done in {_clock.Elapsed.TotalSeconds:F1} s");
+            if (interactive) writer.WriteLine("\r" + Line(received) + FormattableString.Invariant($"  done in {_clock.Elapsed.TotalSeconds:F1} s"));
             else if (total is not > 0 || _lastDecile < 10) writer.WriteLine(Line(received));
             writer.Flush();
         }
 
         string Line(long received)
         {
-            double mb = received / 1e6;
+            string f = (total ?? received) < 1_000_000 ? "F3" : "F1"; // small files: 0.029 MB, not 0.0 MB
+            string mb = (received / 1e6).ToString(f, CultureInfo.InvariantCulture);
             return total is > 0
-                ? $"{label}  {100.0 * received / total.Value,3:F0}%  {mb:F1}/{total.Value / 1e6:F1} MB"
-                : $"{label}  {mb:F1} MB";
+                ? $"{label}  {100.0 * received / total.Value,3:F0}%  {mb}/{(total.Value / 1e6).ToString(f, CultureInfo.InvariantCulture)} MB"
+                : $"{label}  {mb} MB";
         }
     }
 }
