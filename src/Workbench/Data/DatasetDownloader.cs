@@ -40,7 +40,13 @@ public sealed class DatasetDownloader
     public const string MirrorVariable = "WORKBENCH_DOWNLOAD_MIRROR";
 
     static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DatasetSource> Sources = new(StringComparer.OrdinalIgnoreCase);
-    static readonly HttpClient SharedClient = new(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None })
+    static readonly HttpClient SharedClient = new(new SocketsHttpHandler
+    {
+        AutomaticDecompression = DecompressionMethods.None,
+        // an abandoned (stalled) response is closed at once rather than drained for up to 2 s
+        MaxResponseDrainSize = 0,
+        ResponseDrainTimeout = TimeSpan.Zero,
+    })
     {
         Timeout = TimeSpan.FromSeconds(60),
     };
@@ -122,6 +128,9 @@ public sealed class DatasetDownloader
     public string Root { get; }
     public string? Mirror { get; }
 
+    /// <summary>A download that receives nothing for this long is abandoned (default 60 s).</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Where downloads go when no root is given.</summary>
     public static string DefaultRoot()
     {
@@ -192,6 +201,7 @@ public sealed class DatasetDownloader
             64 => HashAlgorithmName.SHA256,
             _ => throw new ArgumentException($"checksum '{checksum}' is neither MD5 (32 hex digits) nor SHA-256 (64)", nameof(checksum)),
         });
+        using var stall = new CancellationTokenSource();
         try
         {
             using (var request = new HttpRequestMessage(HttpMethod.Get, url))
@@ -205,14 +215,19 @@ public sealed class DatasetDownloader
                 var buffer = new byte[1 << 16];
                 long received = 0;
                 var report = new ProgressReporter(_progress, _interactive, label, total);
+                // A connection that stops sending would block Read forever: drop it after StallTimeout without data.
+                using var watchdog = stall.Token.Register(response.Dispose);
+                stall.CancelAfter(StallTimeout);
                 int n;
                 while ((n = body.Read(buffer, 0, buffer.Length)) > 0)
                 {
+                    stall.CancelAfter(StallTimeout);
                     output.Write(buffer, 0, n);
                     hash.AppendData(buffer, 0, n);
                     received += n;
                     report.Update(received);
                 }
+                stall.CancelAfter(Timeout.InfiniteTimeSpan);
                 report.Finish(received);
                 if (total is long t && received != t)
                     throw new DatasetDownloadException($"{url}: connection closed after {received} of {t} bytes (file {Path.GetFileName(destination)})");
@@ -224,10 +239,14 @@ public sealed class DatasetDownloader
                     $"{checksum.ToLowerInvariant()}, got {actual}; the download was discarded");
             File.Move(part, destination, overwrite: true);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or UnauthorizedAccessException or TaskCanceledException or DatasetDownloadException)
+        catch (Exception e) when (e is HttpRequestException or IOException or UnauthorizedAccessException or OperationCanceledException
+                                      or ObjectDisposedException or DatasetDownloadException)
         {
             TryDelete(part);
             if (e is DatasetDownloadException) throw;
+            if (stall.IsCancellationRequested)
+                throw new DatasetDownloadException(
+                    $"{url}: no data for {StallTimeout.TotalSeconds:0.#} s, gave up (file {Path.GetFileName(destination)})", e);
             throw new DatasetDownloadException($"{url}: {e.GetType().Name}: {e.Message} (file {Path.GetFileName(destination)})", e);
         }
     }

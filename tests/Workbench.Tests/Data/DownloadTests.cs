@@ -25,23 +25,27 @@ sealed class LoopbackServer : IDisposable
     readonly Dictionary<string, byte[]> _files;
     readonly CancellationTokenSource _stop = new();
 
+    /// <summary>Paths whose response sends the headers and the first 10 bytes, then nothing more until disposed.</summary>
+    public HashSet<string> Stalling { get; } = new();
+
     public LoopbackServer(Dictionary<string, byte[]> files)
     {
         _files = files;
         _listener.Start();
-        _ = Task.Run(Serve);
+        // dedicated threads, not the thread pool: a stalling handler must not starve the client's timers
+        new Thread(Serve) { IsBackground = true }.Start();
     }
 
     public string BaseUrl => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/";
 
-    async Task Serve()
+    void Serve()
     {
         while (!_stop.IsCancellationRequested)
         {
             TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
-            catch (Exception) { return; }
-            _ = Task.Run(() => Handle(client));
+            try { client = _listener.AcceptTcpClient(); }
+            catch (Exception) { return; } // listener stopped
+            new Thread(() => Handle(client)) { IsBackground = true }.Start();
         }
     }
 
@@ -63,6 +67,12 @@ sealed class LoopbackServer : IDisposable
                 ? $"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {body!.Length}\r\nConnection: close\r\n\r\n"
                 : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             stream.Write(Encoding.ASCII.GetBytes(head));
+            if (found && Stalling.Contains(path))
+            {
+                stream.Write(body.AsSpan(0, 10));
+                _stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(20));
+                return;
+            }
             if (found) stream.Write(body);
         }
     }
@@ -145,6 +155,23 @@ public class DownloadTests
 
         Assert.Contains(server.BaseUrl + "nope.gz", e.Message);
         Assert.Contains("404", e.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(dir));
+    }
+
+    [Fact]
+    public void StalledConnectionIsAbandonedWithAClearError()
+    {
+        var payload = RandomBytes(1000, 5);
+        using var server = new LoopbackServer(new() { ["/slow.bin"] = payload });
+        server.Stalling.Add("/slow.bin");
+        var dir = Directory.CreateTempSubdirectory("wb-dl").FullName;
+        var dl = new DatasetDownloader(root: dir, progress: TextWriter.Null, interactive: false) { StallTimeout = TimeSpan.FromMilliseconds(500) };
+
+        var e = Assert.Throws<DatasetDownloadException>(() =>
+            dl.DownloadFile(new Uri(server.BaseUrl + "slow.bin"), Path.Combine(dir, "slow.bin"), Md5(payload)));
+
+        Assert.Contains(server.BaseUrl + "slow.bin", e.Message);
+        Assert.Contains("no data for 0.5 s", e.Message);
         Assert.Empty(Directory.GetFileSystemEntries(dir));
     }
 
