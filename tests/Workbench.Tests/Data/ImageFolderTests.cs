@@ -85,6 +85,22 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public void LargeReductionsAverageRatherThanAlias()
+    {
+        // 1-pixel black/white checks at 256x256: any point sampling gives black or white; averaging gives grey.
+        var root = Directory.CreateTempSubdirectory("wb-imgfolder").FullName;
+        Save(Path.Combine(root, "checks.png"), 256, 256, c =>
+        {
+            c.Clear(SKColors.Black);
+            using var white = new SKPaint { Color = SKColors.White };
+            for (int y = 0; y < 256; y++)
+            for (int x = y % 2; x < 256; x += 2) c.DrawRect(x, y, 1, 1, white);
+        });
+        using var ds = ImageFolder.Load(root, 16);
+        AssertSolid(ds, 0, 128, 128, 128, tolerance: 2);
+    }
+
+    [Fact]
     public void UndecodableFileIsNamedOrSkippedWithAWarning()
     {
         var root = Directory.CreateTempSubdirectory("wb-imgfolder").FullName;
