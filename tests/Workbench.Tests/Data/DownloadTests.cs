@@ -118,10 +118,18 @@ public class DownloadTests
         Assert.Equal(payload, File.ReadAllBytes(Path.Combine(dir, "a.bin")));
         Assert.Equal(payload, File.ReadAllBytes(Path.Combine(dir, "b.bin")));
         Assert.Equal(new[] { "a.bin", "b.bin" }, Directory.GetFiles(dir).Select(Path.GetFileName).Order());
+        Assert.Equal(payload, File.ReadAllBytes(Path.Combine(dir, "a.bin")));
         var lines = progress.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Any(l => l.Contains("a.bin") && l.Contains("100%") && l.Contains("3.0/3.0 MB")), progress.ToString());
         Assert.InRange(lines.Count(l => l.StartsWith("a.bin ")), 9, 11); // a line per 10%
         Assert.DoesNotContain('\r', progress.ToString()); // redirected output: plain lines
+
+        var terminal = new StringWriter(); // on a terminal one line is redrawn in place
+        new DatasetDownloader(root: dir, progress: terminal, interactive: true)
+            .DownloadFile(new Uri(server.BaseUrl + "a.bin"), Path.Combine(dir, "c.bin"), Md5(payload));
+        Assert.StartsWith("\r", terminal.ToString());
+        Assert.Contains("100%  3.0/3.0 MB  done in", terminal.ToString());
+        Assert.Single(terminal.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]
