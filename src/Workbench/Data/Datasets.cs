@@ -20,6 +20,8 @@ public static class Datasets
         ["cifar-10"] = train => Workbench.Data.Cifar10.Load(train),
     };
 
+    static Datasets() => ProceduralFaces.RegisterDatasets();
+
     /// <summary>The names <see cref="Load"/> understands.</summary>
     public static IReadOnlyCollection<string> Names => Loaders.Keys;
 
