@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace Workbench.Tests.Training;
 
+[Collection(GlobalRngCollection.Name)]
 public class TrainingMemoryAndSeedTests
 {
     static double[] Trajectory(long seed, int steps)
