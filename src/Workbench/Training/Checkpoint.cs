@@ -250,17 +250,47 @@ public static class Checkpoint
         return ms.ToArray();
     }
 
-    static void LoadOptimizer(string path, string name, optim.Optimizer opt, Tensor blob)
+    static void LoadOptimizer(string path, string name, optim.Optimizer opt, Tensor blob) => LoadOptimizer(path, name, opt, blob, stageAll: false);
+
+    /// <summary>
+    /// TorchSharp's optimizer loader writes bytes straight into the existing state tensors, which is only valid for
+    /// CPU memory. State on a GPU is therefore staged: every tensor field of each parameter's state (exp_avg,
+    /// exp_avg_sq, momentum_buffer, …) is swapped for a CPU copy, loaded, and moved back to its device.
+    /// <paramref name="stageAll"/> forces the staging path on the CPU too (for tests).
+    /// </summary>
+    internal static void LoadOptimizer(string path, string name, optim.Optimizer opt, Tensor blob, bool stageAll)
     {
         if (opt is not OptimizerHelper helper)
             throw new NotSupportedException($"{path}: optimizer '{name}' ({opt.GetType().Name}) cannot be restored");
+        var staged = new List<(object State, System.Reflection.FieldInfo Field, Device Device)>();
+        foreach (var state in helper.state_dict().State)
+            foreach (var f in state.GetType().GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+            {
+                if (f.FieldType != typeof(Tensor) || f.GetValue(state) is not Tensor t) continue;
+                if (t.device_type == DeviceType.CPU && !stageAll) continue;
+                var device = t.device;
+                var cpuCopy = t.detach().to(CPU, copy: true).DetachFromDisposeScope();
+                f.SetValue(state, cpuCopy);
+                t.Dispose();
+                staged.Add((state, f, device));
+            }
         var bytes = blob.bytes.ToArray();
         using var ms = new MemoryStream(bytes);
         using var r = new BinaryReader(ms);
         try { helper.load_state_dict(r); }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or InvalidOperationException or NotImplementedException)
         {
             throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' does not fit this {opt.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            foreach (var (state, f, device) in staged)
+            {
+                if (f.GetValue(state) is not Tensor c) continue;
+                var back = c.to(device, copy: true).DetachFromDisposeScope();
+                f.SetValue(state, back);
+                c.Dispose();
+            }
         }
         if (ms.Position != ms.Length)
             throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' has {ms.Length - ms.Position} bytes left over (a different parameter set?)");

@@ -261,8 +261,17 @@ public class CheckpointTests
         Checkpoint.LoadModule(path, c);
         Train(c, optC, k);
 
-        var sa = a.state_dict(); var sb = b.state_dict(); var sc = c.state_dict();
+        // The path used for optimizer state on a GPU (staged through CPU copies), forced on the CPU.
+        using var d = Net();
+        var optD = optim.Adam(d.parameters(), 1e-2);
+        Checkpoint.LoadModule(path, d);
+        var (blobs, _) = Checkpoint.Load(path);
+        Checkpoint.LoadOptimizer(path, "optimizer", optD, blobs["optim/optimizer"], stageAll: true);
+        Train(d, optD, k);
+
+        var sa = a.state_dict(); var sb = b.state_dict(); var sc = c.state_dict(); var sd = d.state_dict();
         foreach (var (key, t) in sa) Assert.True(Same(t, sb[key]), $"{key} differs after resuming");
+        foreach (var (key, t) in sa) Assert.True(Same(t, sd[key]), $"{key} differs after resuming through staged state");
         Assert.Contains(sa, kv => !Same(kv.Value, sc[kv.Key]));
     }
 
