@@ -55,19 +55,36 @@ public sealed class Chart
     }
 
     /// <summary>
-    /// A complete HTML page. With <paramref name="plotlyJs"/> (the text of plotly.min.js) the page works offline;
-    /// without it, it loads plotly.js from the CDN.
+    /// A complete HTML page. By default plotly.js (the copy Plotly.NET ships, <see cref="PlotlyJs"/>) is embedded, so
+    /// the page works offline; with <paramref name="embedPlotlyJs"/> false it loads plotly.js from the CDN.
     /// </summary>
-    public string ToStandaloneHtml(string? plotlyJs = null, string? pageTitle = null)
+    public string ToStandaloneHtml(bool embedPlotlyJs = true, string? pageTitle = null)
     {
-        var head = plotlyJs is null
-            ? $"<script src=\"{PlotlyJsCdnUrl}\" charset=\"utf-8\"></script>"
-            : $"<script type=\"text/javascript\">{plotlyJs}</script>";
+        var head = embedPlotlyJs
+            ? $"<script type=\"text/javascript\">{PlotlyJs}</script>"
+            : $"<script src=\"{PlotlyJsCdnUrl}\" charset=\"utf-8\"></script>";
         return $"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(pageTitle ?? "chart")}</title>{head}</head>\n<body>\n{ToHtml()}\n</body></html>\n";
     }
 
     /// <summary>Writes <see cref="ToStandaloneHtml"/> to a file.</summary>
-    public void SaveHtml(string path, string? plotlyJs = null) => File.WriteAllText(path, ToStandaloneHtml(plotlyJs, Path.GetFileNameWithoutExtension(path)));
+    public void SaveHtml(string path, bool embedPlotlyJs = true) =>
+        File.WriteAllText(path, ToStandaloneHtml(embedPlotlyJs, Path.GetFileNameWithoutExtension(path)));
+
+    static readonly Lazy<string> _plotlyJs = new(() =>
+    {
+        var asm = typeof(GenericChart).Assembly;
+        var name = asm.GetManifestResourceNames().FirstOrDefault(n => n.EndsWith(".min.js", StringComparison.Ordinal) && n.Contains("plotly-"))
+                   ?? throw new InvalidOperationException("Plotly.NET does not embed plotly.js in this version; use embedPlotlyJs: false");
+        using var stream = asm.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
+    /// <summary>
+    /// The text of plotly.min.js as shipped inside Plotly.NET (the release <see cref="PlotlyJsCdnUrl"/> names), for
+    /// pages that must work offline: put it in a script tag once, before any <see cref="ToHtml"/> fragment.
+    /// </summary>
+    public static string PlotlyJs => _plotlyJs.Value;
 
     /// <summary>Overlays charts in one plot (traces combined, the first chart's layout wins).</summary>
     public static Chart Combine(params Chart[] charts) =>

@@ -187,7 +187,12 @@ public class ChartsTests
         Assert.Equal(new[] { "loss (raw)", "loss" }, smooth.TraceNames);
         var json = JsonDocument.Parse(smooth.ToJson()).RootElement;
         Assert.Equal("log", json.GetProperty("layout").GetProperty("yaxis").GetProperty("type").GetString());
-        Assert.Contains("NLL", smooth.ToStandaloneHtml());
+        Assert.Contains("NLL", smooth.ToStandaloneHtml(embedPlotlyJs: false));
+        var page = smooth.ToStandaloneHtml();
+        Assert.DoesNotContain(Chart.PlotlyJsCdnUrl + "\" charset", page); // offline: plotly.js is inline
+        // The embedded plotly.js is the release the CDN fallback names.
+        var version = Chart.PlotlyJsCdnUrl.Split('/').Last().Replace("plotly-", "").Replace(".min.js", "");
+        Assert.Contains($"plotly.js v{version}", Chart.PlotlyJs[..200]);
         Assert.Throws<ArgumentOutOfRangeException>(() => Charts.Curves(log, new[] { "loss" }, smoothing: 1.0));
         Assert.Throws<KeyNotFoundException>(() => Charts.Curves(log, "nope"));
     }
