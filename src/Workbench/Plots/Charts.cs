@@ -16,6 +16,11 @@ public static partial class Charts
     /// <summary>Curves of the named metrics of a training log against the step (all metrics when none are named).</summary>
     public static Chart Curves(TrainingLog log, params string[] metrics) => Curves(log, metrics, smoothing: 0);
 
+    /// <summary>One metric's curve with options: <c>Charts.Curves(log, "loss", smoothing: 0.9, logY: true)</c>.</summary>
+    public static Chart Curves(TrainingLog log, string metric, double smoothing = 0, bool logY = false,
+        string? title = null, string xLabel = "step", string? yLabel = null) =>
+        Curves(log, new[] { metric }, smoothing, logY, title, xLabel, yLabel);
+
     /// <summary>
     /// Curves of the named metrics against the step. <paramref name="smoothing"/> in [0, 1) is TensorBoard's
     /// exponential moving average (debiased); when positive the raw values are drawn faintly behind the smoothed line.

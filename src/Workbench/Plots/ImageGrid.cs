@@ -162,7 +162,11 @@ public sealed class ImageGrid
         }
         int width = left + Columns * tileW + (Columns + 1) * Padding;
         int height = top + Rows * tileH + (Rows + 1) * Padding;
-        // Column labels wider than the grid would be cut: widen the canvas instead.
+        // A title or a last column label wider than the grid would be cut: widen the canvas instead.
+        if (font is not null && Title is not null)
+            width = Math.Max(width, left + Padding + (int)Math.Ceiling(font.MeasureText(Title)) + LabelGap);
+        if (font is not null && _columnLabels is not null)
+            width = Math.Max(width, left + Columns * tileW + Columns * Padding - tileW / 2 + (int)Math.Ceiling(font.MeasureText(_columnLabels[^1]) / 2) + 1);
         return new Layout(width, height, left, top, tileW, tileH, font is not null);
     }
 

@@ -194,6 +194,9 @@ public class ChartsTests
         var version = Chart.PlotlyJsCdnUrl.Split('/').Last().Replace("plotly-", "").Replace(".min.js", "");
         Assert.Contains($"plotly.js v{version}", Chart.PlotlyJs[..200]);
         Assert.Throws<ArgumentOutOfRangeException>(() => Charts.Curves(log, new[] { "loss" }, smoothing: 1.0));
+        Assert.Equal(new[] { "loss (raw)", "loss" }, Charts.Curves(log, "loss", smoothing: 0.5).TraceNames);
+        Assert.Equal(new[] { "loss" }, Charts.Curves(log, "loss").TraceNames);
+        Assert.Equal(new[] { "loss", "bpd" }, Charts.Curves(log).TraceNames); // all metrics
         Assert.Throws<KeyNotFoundException>(() => Charts.Curves(log, "nope"));
     }
 
