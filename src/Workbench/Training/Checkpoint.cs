@@ -37,7 +37,8 @@ public static class Checkpoint
 {
     /// <summary>Metadata keys the module helpers write.</summary>
     public const string FormatKey = "format", ConfigKey = "config", ConfigTypeKey = "config_type", StepKey = "step",
-        ModulesKey = "modules", OptimizersKey = "optimizers", OptimizerPrefix = "optim/";
+        ModulesKey = "modules", OptimizersKey = "optimizers", OptimizerPrefix = "optim/", CreatedKey = "created_utc",
+        TorchSharpKey = "torchsharp_version";
 
     /// <summary>The value of <see cref="FormatKey"/> in files written by <see cref="SaveModules"/>.</summary>
     public const string FormatValue = "workbench-checkpoint-1";
@@ -88,10 +89,12 @@ public static class Checkpoint
             [ModulesKey] = string.Join(",", modules.Keys),
             [OptimizersKey] = string.Join(",", optimizers?.Keys ?? Enumerable.Empty<string>()),
         };
+        metadata[CreatedKey] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        metadata[TorchSharpKey] = typeof(torch).Assembly.GetName().Version?.ToString() ?? "";
         if (config is not null)
         {
             metadata[ConfigTypeKey] = config.GetType().FullName ?? config.GetType().Name;
-            metadata[ConfigKey] = JsonSerializer.Serialize(config, config.GetType(), JsonOptions);
+            metadata[ConfigKey] = ConfigToJson(path, config);
         }
         if (extra is not null)
             foreach (var (k, v) in extra)
@@ -210,12 +213,22 @@ public static class Checkpoint
             throw new CheckpointMismatchException($"{info.Path}: the checkpoint stores no config, but a {type} was expected");
         if (info.ConfigType != type)
             throw new CheckpointMismatchException($"{info.Path}: the checkpoint was saved with a {info.ConfigType}, not a {type}");
-        var json = JsonSerializer.Serialize(expected, expected.GetType(), JsonOptions);
+        var json = ConfigToJson(info.Path, expected);
         if (json == info.ConfigJson) return;
         var diffs = DiffJson(info.ConfigJson, json);
         throw new CheckpointMismatchException(
             $"{info.Path}: the checkpoint's {type} differs from the expected one: " +
             (diffs.Count > 0 ? string.Join("; ", diffs) : $"file {info.ConfigJson} vs expected {json}"));
+    }
+
+    static string ConfigToJson(string path, object config)
+    {
+        try { return JsonSerializer.Serialize(config, config.GetType(), JsonOptions); }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException(
+                $"{path}: the config ({config.GetType().Name}) cannot be written as JSON: {e.Message} Keep config records to plain values (numbers, strings, enums, arrays, nested records).", nameof(config), e);
+        }
     }
 
     /// <summary>Top-level fields that differ between two JSON objects, as "Name: file X, expected Y".</summary>

@@ -9,6 +9,7 @@ namespace Workbench.Tests.Training;
 
 public sealed record TinyConfig(int Hidden, double Lr, string Name = "tiny");
 public sealed record OtherConfig(int Hidden);
+public sealed record BadConfig(int Hidden, Func<int, int> Activation);
 
 public sealed class TempDir : IDisposable
 {
@@ -202,6 +203,10 @@ public class CheckpointTests
         var e2 = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.LoadModule(path, b, new OtherConfig(4)));
         Assert.Contains(nameof(TinyConfig), e2.Message);
         Assert.Contains(nameof(OtherConfig), e2.Message);
+        var e3 = Assert.Throws<ArgumentException>(() => Checkpoint.SaveModule(dir.File("bad.safetensors"), a, new BadConfig(4, x => x)));
+        Assert.Contains(nameof(BadConfig), e3.Message);
+        Assert.False(File.Exists(dir.File("bad.safetensors")));
+        Assert.Equal(DateTime.UtcNow.Year.ToString(), Checkpoint.ReadInfo(path).Metadata["created_utc"][..4]);
     }
 
     [Fact]
