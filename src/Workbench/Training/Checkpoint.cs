@@ -38,7 +38,7 @@ public static class Checkpoint
     /// <summary>Metadata keys the module helpers write.</summary>
     public const string FormatKey = "format", ConfigKey = "config", ConfigTypeKey = "config_type", StepKey = "step",
         ModulesKey = "modules", OptimizersKey = "optimizers", OptimizerPrefix = "optim/", CreatedKey = "created_utc",
-        TorchSharpKey = "torchsharp_version";
+        TorchSharpKey = "torchsharp_version", RngKey = "rng/cpu";
 
     /// <summary>The value of <see cref="FormatKey"/> in files written by <see cref="SaveModules"/>.</summary>
     public const string FormatValue = "workbench-checkpoint-1";
@@ -65,22 +65,25 @@ public static class Checkpoint
 
     /// <summary>Saves one module (as <c>model.*</c>), its config, the step and optionally its optimizer (as <c>optim/optimizer</c>).</summary>
     public static void SaveModule(string path, nn.Module module, object? config = null, long step = 0,
-        optim.Optimizer? optimizer = null, IReadOnlyDictionary<string, string>? extra = null) =>
+        optim.Optimizer? optimizer = null, IReadOnlyDictionary<string, string>? extra = null, bool saveRngState = false) =>
         SaveModules(path, new Dictionary<string, nn.Module> { ["model"] = module },
-            optimizer is null ? null : new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer }, config, step, extra);
+            optimizer is null ? null : new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer }, config, step, extra, saveRngState);
 
     /// <summary>Loads what <see cref="SaveModule"/> wrote into <paramref name="module"/> (and <paramref name="optimizer"/>).</summary>
-    public static CheckpointInfo LoadModule(string path, nn.Module module, object? expectedConfig = null, optim.Optimizer? optimizer = null) =>
+    public static CheckpointInfo LoadModule(string path, nn.Module module, object? expectedConfig = null, optim.Optimizer? optimizer = null,
+        bool restoreRngState = false) =>
         LoadModules(path, new Dictionary<string, nn.Module> { ["model"] = module },
-            optimizer is null ? null : new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer }, expectedConfig);
+            optimizer is null ? null : new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer }, expectedConfig, restoreRngState);
 
     /// <summary>
     /// Saves several named modules and optimizers in one file, e.g. StyleGAN2's
     /// <c>{ ["G"] = g, ["D"] = d, ["G_ema"] = gEma }</c> with <c>{ ["G"] = optG, ["D"] = optD }</c>.
     /// </summary>
+    /// <remarks><c>saveRngState</c> also stores libtorch's CPU generator state (<c>rng/cpu</c>), for runs that must resume
+    /// bit for bit although they draw random numbers each step (dequantization noise, GAN latents).</remarks>
     public static void SaveModules(string path, IReadOnlyDictionary<string, nn.Module> modules,
         IReadOnlyDictionary<string, optim.Optimizer>? optimizers = null, object? config = null, long step = 0,
-        IReadOnlyDictionary<string, string>? extra = null)
+        IReadOnlyDictionary<string, string>? extra = null, bool saveRngState = false)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -118,6 +121,7 @@ public static class Checkpoint
                 tensors[OptimizerPrefix + name] = tensor(OptimizerBytes(path, name, opt));
                 metadata[$"{OptimizerPrefix}{name}.type"] = opt.GetType().Name;
             }
+        if (saveRngState) tensors[RngKey] = random.get_rng_state();
         SafeTensors.Write(path, tensors, metadata);
     }
 
@@ -127,8 +131,9 @@ public static class Checkpoint
     /// With <paramref name="expectedConfig"/>, the stored config must have the same type and the same JSON.
     /// Tensors are copied into the modules' own parameters and buffers, on whatever device those live.
     /// </summary>
+    /// <remarks><c>restoreRngState</c> sets libtorch's CPU generator to the state saved with <c>saveRngState</c>.</remarks>
     public static CheckpointInfo LoadModules(string path, IReadOnlyDictionary<string, nn.Module> modules,
-        IReadOnlyDictionary<string, optim.Optimizer>? optimizers = null, object? expectedConfig = null)
+        IReadOnlyDictionary<string, optim.Optimizer>? optimizers = null, object? expectedConfig = null, bool restoreRngState = false)
     {
         var info = ReadInfo(path);
         if (expectedConfig is not null) CheckConfig(info, expectedConfig);
@@ -164,6 +169,8 @@ public static class Checkpoint
                 foreach (var (name, _) in optimizers)
                     if (!tensors.ContainsKey(OptimizerPrefix + name))
                         problems.Add($"optimizer '{name}' is not in the file (it has: {string.Join(", ", info.Optimizers)})");
+            if (restoreRngState && !tensors.ContainsKey(RngKey))
+                problems.Add("no generator state in the file (save it with saveRngState: true)");
             if (problems.Count > 0)
                 throw new CheckpointMismatchException($"{path} does not match what it is loaded into:\n  " + string.Join("\n  ", problems));
 
@@ -177,6 +184,7 @@ public static class Checkpoint
                         throw new CheckpointMismatchException($"{path}: optimizer '{name}' was saved from {type}, not {opt.GetType().Name}");
                     LoadOptimizer(path, name, opt, tensors[OptimizerPrefix + name]);
                 }
+            if (restoreRngState) random.set_rng_state(tensors[RngKey]);
         }
         finally
         {

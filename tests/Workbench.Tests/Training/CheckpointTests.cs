@@ -308,3 +308,28 @@ public class CheckpointTests
             new Dictionary<string, nn.Module> { ["G"] = g2 }, new Dictionary<string, optim.Optimizer> { ["D"] = opt2 }));
     }
 }
+
+[Collection(GlobalRngCollection.Name)]
+public class CheckpointRngTests
+{
+    [Fact]
+    public void GeneratorStateIsRestoredWhenAskedFor()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("rng.safetensors");
+        using var m = nn.Linear(2, 2);
+        random.manual_seed(123);
+        Checkpoint.SaveModule(path, m, saveRngState: true);
+        using var expected = randn(5);
+        random.manual_seed(987);
+        Checkpoint.LoadModule(path, m, restoreRngState: true);
+        using var actual = randn(5);
+        Assert.True(CheckpointTests.Same(expected, actual), "draws after restoring differ from draws after saving");
+        Assert.Contains("rng/cpu", SafeTensors.ReadHeader(path).Tensors.Select(t => t.Name));
+
+        var plain = dir.File("plain.safetensors");
+        Checkpoint.SaveModule(plain, m);
+        var e = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.LoadModule(plain, m, restoreRngState: true));
+        Assert.Contains("generator state", e.Message);
+    }
+}
