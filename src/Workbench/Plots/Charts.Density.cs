@@ -57,7 +57,7 @@ public static partial class Charts
         extent.Validate(nameof(extent));
         int rows = values.GetLength(0), cols = values.GetLength(1);
         if (rows < 2 || cols < 2) throw new ArgumentException($"values has shape {Figures.Shape(values)}: need at least [2, 2]", nameof(values));
-        var z = Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, cols).Select(c => values[r, c]).ToArray()).ToArray();
+        var z = Enumerable.Range(0, rows).Select(r => Figures.Clean(Enumerable.Range(0, cols).Select(c => values[r, c]))).ToArray();
         var x = Enumerable.Range(0, cols).Select(i => extent.XMin + (extent.XMax - extent.XMin) * i / (cols - 1)).ToArray();
         var y = Enumerable.Range(0, rows).Select(i => extent.YMin + (extent.YMax - extent.YMin) * i / (rows - 1)).ToArray();
         var trace = Figures.Trace("heatmap", ("z", z), ("x", x), ("y", y), ("colorscale", "Viridis"),

@@ -72,12 +72,12 @@ public static partial class Charts
             var y = s.Y.ToArray();
             if (smoothing > 0)
             {
-                traces.Add(Figures.Trace("scatter", ("x", x), ("y", y), ("mode", "lines"), ("name", s.Name + " (raw)"),
+                traces.Add(Figures.Trace("scatter", ("x", x), ("y", Figures.Clean(y)), ("mode", "lines"), ("name", s.Name + " (raw)"),
                     ("legendgroup", s.Name), ("showlegend", false), ("opacity", 0.25), ("line", Figures.Obj(("color", color), ("width", 1))),
                     ("hoverinfo", "skip")));
                 y = Smooth(y, smoothing);
             }
-            traces.Add(Figures.Trace("scatter", ("x", x), ("y", y), ("mode", "lines"), ("name", s.Name),
+            traces.Add(Figures.Trace("scatter", ("x", x), ("y", Figures.Clean(y)), ("mode", "lines"), ("name", s.Name),
                 ("legendgroup", s.Name), ("line", Figures.Obj(("color", color), ("width", 2)))));
         }
         return Figures.Build(traces, title, Figures.Axis(xLabel), Figures.Axis(yLabel, logY));
@@ -119,7 +119,7 @@ public static partial class Charts
                 $"values has shape {Figures.Shape(values)} but there are {rowLabels.Count} row labels and {columns.Count} columns " +
                 $"(expected [{rowLabels.Count}, {columns.Count}])", nameof(values));
         var z = Enumerable.Range(0, values.GetLength(0))
-            .Select(r => Enumerable.Range(0, values.GetLength(1)).Select(c => values[r, c]).ToArray()).ToArray();
+            .Select(r => Figures.Clean(Enumerable.Range(0, values.GetLength(1)).Select(c => values[r, c]))).ToArray();
         var trace = Figures.Trace("heatmap", ("z", z), ("x", columns.ToArray()), ("y", rowLabels.ToArray()),
             ("colorscale", colorScale), ("colorbar", colorBarTitle is null ? null : Figures.Obj(("title", Figures.Title(colorBarTitle)))));
         return Figures.Build(new[] { trace }, title, Figures.Axis(xLabel), Figures.Axis(yLabel, extra: Figures.Obj(("type", "category"))));
@@ -156,7 +156,7 @@ public static partial class Charts
         ArgumentNullException.ThrowIfNull(values);
         if (labels.Count != values.Count)
             throw new ArgumentException($"{labels.Count} labels but {values.Count} values", nameof(values));
-        var trace = Figures.Trace("bar", ("x", labels.ToArray()), ("y", values.ToArray()), ("name", name ?? yLabel ?? "value"),
+        var trace = Figures.Trace("bar", ("x", labels.ToArray()), ("y", Figures.Clean(values)), ("name", name ?? yLabel ?? "value"),
             ("marker", Figures.Obj(("color", Palette[0]))));
         return Figures.Build(new[] { trace }, title, Figures.Axis(null, extra: Figures.Obj(("type", "category"))), Figures.Axis(yLabel, logY));
     }
@@ -173,7 +173,7 @@ public static partial class Charts
         {
             if (vals.Count != labels.Count)
                 throw new ArgumentException($"group '{name}' has {vals.Count} values for {labels.Count} labels", nameof(groups));
-            traces.Add(Figures.Trace("bar", ("x", labels.ToArray()), ("y", vals.ToArray()), ("name", name),
+            traces.Add(Figures.Trace("bar", ("x", labels.ToArray()), ("y", Figures.Clean(vals)), ("name", name),
                 ("marker", Figures.Obj(("color", Palette[i++ % Palette.Length])))));
         }
         return Figures.Build(traces, title, Figures.Axis(null, extra: Figures.Obj(("type", "category"))), Figures.Axis(yLabel, logY),

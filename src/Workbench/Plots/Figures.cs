@@ -50,5 +50,8 @@ internal static class Figures
         return new Chart(GenericChart.setLayout(layout, chart));
     }
 
+    /// <summary>Non-finite values become null, which plotly.js draws as gaps (JSON has no NaN or infinities).</summary>
+    public static double?[] Clean(IEnumerable<double> values) => values.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray();
+
     public static string Shape<T>(T[,] a) => $"[{a.GetLength(0)}, {a.GetLength(1)}]";
 }

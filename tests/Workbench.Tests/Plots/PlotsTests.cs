@@ -231,6 +231,7 @@ public class ChartsTests
         var z2 = Data(fromLog)[0].GetProperty("z");
         Assert.Equal(3.0, z2[0][1].GetDouble());
         Assert.Equal(JsonValueKind.Number, z2[1][0].ValueKind);
+        Assert.Equal(JsonValueKind.Null, z2[1][1].ValueKind); // kl/1 was not logged at step 10: a gap
     }
 
     [Fact]
