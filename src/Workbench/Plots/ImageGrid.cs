@@ -106,6 +106,28 @@ public sealed class ImageGrid
         return new ImageGrid(images, columns, range, rowLabels, columnLabels, scale, title: title);
     }
 
+    /// <summary>
+    /// One row per tensor, each [columns, C, H, W] with the same shape (e.g. samples at temperatures 0, 0.5, 0.7, 1:
+    /// one batch per row, labelled "T = 0.7").
+    /// </summary>
+    public static ImageGrid FromRows(IReadOnlyList<Tensor> rows, IReadOnlyList<string>? rowLabels = null,
+        IReadOnlyList<string>? columnLabels = null, PixelRange? range = null, int scale = 0, string? title = null)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) throw new ArgumentException("no rows", nameof(rows));
+        var first = rows[0].shape;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (rows[i] is null || !rows[i].shape.SequenceEqual(first) || first.Length is not (3 or 4) || rows[i].dtype != rows[0].dtype)
+                throw new ArgumentException(
+                    $"row {i} has shape [{(rows[i] is null ? "null" : string.Join(", ", rows[i].shape))}] {rows[i]?.dtype}; every row must be [columns, C, H, W] like row 0 ([{string.Join(", ", first)}] {rows[0].dtype})",
+                    nameof(rows));
+        }
+        using var scope = NewDisposeScope();
+        var all = cat(rows.Select(r => r.detach().cpu()).ToArray(), 0);
+        return new ImageGrid(all, (int)first[0], range, rowLabels, columnLabels, scale, title: title);
+    }
+
     /// <summary>An interpolation strip: all images in one row, optionally labelled (e.g. "α = 0.25").</summary>
     public static ImageGrid Strip(Tensor images, IReadOnlyList<string>? labels = null, PixelRange? range = null, int scale = 0, string? title = null)
     {

@@ -91,6 +91,22 @@ public class ImageGridTests
     }
 
     [Fact]
+    public void FromRowsStacksEqualBatches()
+    {
+        var rows = new[] { zeros(4, 1, 3, 3), ones(4, 1, 3, 3) };
+        var g = ImageGrid.FromRows(rows, new[] { "T = 0", "T = 1" }, range: PixelRange.Unit, scale: 1);
+        Assert.Equal((2, 4), (g.Rows, g.Columns));
+        using var bmp = SKBitmap.Decode(g.ToPng());
+        var (x0, y0) = g.TileOrigin(0);
+        var (x1, y1) = g.TileOrigin(4);
+        Assert.Equal(0, bmp.GetPixel(x0 + 1, y0 + 1).Red);
+        Assert.Equal(255, bmp.GetPixel(x1 + 1, y1 + 1).Red);
+        var e = Assert.Throws<ArgumentException>(() => ImageGrid.FromRows(new[] { zeros(4, 1, 3, 3), zeros(3, 1, 3, 3) }, range: PixelRange.Unit));
+        Assert.Equal("rows", e.ParamName);
+        Assert.Contains("row 1", e.Message);
+    }
+
+    [Fact]
     public void BadInputsNameTheParameterAndShape()
     {
         var e = Assert.Throws<ArgumentException>(() => new ImageGrid(zeros(2, 3, dtype: ScalarType.Byte)));
