@@ -171,10 +171,14 @@ public sealed class ImageGrid
 
     sealed record Layout(int Width, int Height, int Left, int Top, int TileW, int TileH, bool Text);
 
-    Layout Measure()
+    Layout? _layout;
+
+    Layout Measure() => _layout ??= ComputeLayout();
+
+    Layout ComputeLayout()
     {
         int tileW = ImageWidth * Scale, tileH = ImageHeight * Scale;
-        var font = Fonts.Default;
+        using var font = Fonts.Create();
         int left = 0, top = 0;
         if (font is not null)
         {
@@ -224,7 +228,7 @@ public sealed class ImageGrid
         var (w, _) = PixelSize;
         var alt = WebUtility.HtmlEncode(Title ?? $"{Count} images");
         var img = $"<img src=\"data:image/png;base64,{ToBase64Png()}\" alt=\"{alt}\" width=\"{w}\" style=\"image-rendering: pixelated; max-width: 100%;\"/>";
-        if (Fonts.Default is not null || (_rowLabels is null && _columnLabels is null && Title is null)) return $"<div class=\"workbench-image-grid\">{img}</div>";
+        if (Fonts.Available || (_rowLabels is null && _columnLabels is null && Title is null)) return $"<div class=\"workbench-image-grid\">{img}</div>";
         var caption = string.Join(" | ", new[]
         {
             Title,
@@ -267,7 +271,7 @@ public sealed class ImageGrid
 
     void DrawLabels(SKBitmap bitmap, Layout l)
     {
-        var font = Fonts.Default!;
+        using var font = Fonts.Create()!;
         using var canvas = new SKCanvas(bitmap);
         using var paint = new SKPaint { Color = new SKColor(40, 40, 40), IsAntialias = true };
         float y0 = 0;
@@ -293,22 +297,26 @@ public sealed class ImageGrid
 
     public override string ToString() => $"ImageGrid({Count} images {Channels}x{ImageHeight}x{ImageWidth}, {Rows}x{Columns}, scale {Scale})";
 
-    /// <summary>Finds a font SkiaSharp can draw with: the platform default, else a TrueType file in the usual folders.</summary>
+    /// <summary>Finds a typeface SkiaSharp can draw with: the platform default, else a TrueType file in the usual folders.</summary>
     static class Fonts
     {
-        static readonly Lazy<SKFont?> _font = new(Find);
-        public static SKFont? Default => _font.Value;
+        static readonly Lazy<SKTypeface?> _typeface = new(Find);
 
-        static SKFont? Find()
+        public static bool Available => _typeface.Value is not null;
+
+        /// <summary>A fresh font (SKFont is not shared between threads), or null when no typeface was found.</summary>
+        public static SKFont? Create() => _typeface.Value is { } tf ? new SKFont(tf, FontSize) : null;
+
+        static SKTypeface? Find()
         {
             try
             {
                 foreach (var family in new[] { "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "Segoe UI" })
                 {
                     var tf = SKTypeface.FromFamilyName(family);
-                    if (Usable(tf)) return new SKFont(tf, FontSize);
+                    if (Usable(tf)) return tf;
                 }
-                if (Usable(SKTypeface.Default)) return new SKFont(SKTypeface.Default, FontSize);
+                if (Usable(SKTypeface.Default)) return SKTypeface.Default;
                 var dirs = new[]
                 {
                     "/usr/share/fonts", "/usr/local/share/fonts", Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".fonts"),
@@ -321,7 +329,7 @@ public sealed class ImageGrid
                     foreach (var f in files)
                     {
                         var tf = SKTypeface.FromFile(f);
-                        if (Usable(tf)) return new SKFont(tf, FontSize);
+                        if (Usable(tf)) return tf;
                     }
                 }
             }
