@@ -188,11 +188,9 @@ public sealed class ImageGrid
         }
         int width = left + Columns * tileW + (Columns + 1) * Padding;
         int height = top + Rows * tileH + (Rows + 1) * Padding;
-        // A title or a last column label wider than the grid would be cut: widen the canvas instead.
+        // A title wider than the grid would be cut: widen the canvas instead (column labels are shortened to fit).
         if (font is not null && Title is not null)
             width = Math.Max(width, left + Padding + (int)Math.Ceiling(font.MeasureText(Title)) + LabelGap);
-        if (font is not null && _columnLabels is not null)
-            width = Math.Max(width, left + Columns * tileW + Columns * Padding - tileW / 2 + (int)Math.Ceiling(font.MeasureText(_columnLabels[^1]) / 2) + 1);
         return new Layout(width, height, left, top, tileW, tileH, font is not null);
     }
 
@@ -284,7 +282,7 @@ public sealed class ImageGrid
             for (int c = 0; c < Columns; c++)
             {
                 var (x, _) = TileOrigin(c);
-                canvas.DrawText(_columnLabels[c], x + l.TileW / 2f, y0 + FontSize * 1.1f, SKTextAlign.Center, font, paint);
+                canvas.DrawText(Fit(_columnLabels[c], l.TileW + Padding - 2, font), x + l.TileW / 2f, y0 + FontSize * 1.1f, SKTextAlign.Center, font, paint);
             }
         if (_rowLabels is not null)
             for (int r = 0; r < Rows; r++)
@@ -293,6 +291,18 @@ public sealed class ImageGrid
                 canvas.DrawText(_rowLabels[r], l.Left - LabelGap, y + l.TileH / 2f + FontSize * 0.35f, SKTextAlign.Right, font, paint);
             }
         canvas.Flush();
+    }
+
+    /// <summary>Shortens a label with an ellipsis until it fits <paramref name="width"/> pixels.</summary>
+    static string Fit(string label, float width, SKFont font)
+    {
+        if (font.MeasureText(label) <= width) return label;
+        for (int n = label.Length - 1; n > 0; n--)
+        {
+            var s = label[..n] + "…";
+            if (font.MeasureText(s) <= width) return s;
+        }
+        return "…";
     }
 
     public override string ToString() => $"ImageGrid({Count} images {Channels}x{ImageHeight}x{ImageWidth}, {Rows}x{Columns}, scale {Scale})";
