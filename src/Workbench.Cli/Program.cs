@@ -1,11 +1,3 @@
-using System.CommandLine;
 using Workbench.Cli;
 
-var verbose = new Option<bool>("--verbose") { Description = "Show stack traces with errors.", Recursive = true };
-var root = new RootCommand("workbench: deep generative models (Glow, StyleGAN2, NVAE) on TorchSharp") { verbose };
-root.Subcommands.Add(InfoCommand.Create());
-root.Subcommands.Add(NotebookCommand.Create());
-root.Subcommands.Add(TrainCommand.Create(verbose));
-root.Subcommands.Add(SampleCommand.Create(verbose));
-root.Subcommands.Add(EvalCommand.Create(verbose));
-return root.Parse(args).Invoke();
+return CliRoot.Build().Parse(args).Invoke();
