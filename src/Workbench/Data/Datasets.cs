@@ -19,6 +19,8 @@ public static class Datasets
             "Put the four idx files (train-images-idx3-ubyte, …) in data/mnist/.", null),
     };
 
+    static Datasets() => ProceduralFaces.RegisterDatasets();
+
     /// <summary>The names <see cref="Load"/> understands.</summary>
     public static IReadOnlyCollection<string> Names => Loaders.Keys;
 

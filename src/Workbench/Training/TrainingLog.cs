@@ -91,8 +91,11 @@ public sealed class TrainingLog
         if (lines.Length == 0 || !lines[0].StartsWith("step,seconds"))
             throw new InvalidDataException($"{path}: not a training log (expected a 'step,seconds,…' header)");
         var names = lines[0].Split(',').Skip(2).ToArray();
-        var log = new TrainingLog();
-        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        var rows = lines.Skip(1).Where(l => l.Length > 0).ToList();
+        // The clock continues from the last logged time, so a resumed run's wall time adds up.
+        double lastTime = rows.Count == 0 ? 0 : double.Parse(rows[^1].Split(',')[1], CultureInfo.InvariantCulture);
+        var log = new TrainingLog(lastTime);
+        foreach (var line in rows)
         {
             var cells = line.Split(',');
             log._steps.Add(long.Parse(cells[0], CultureInfo.InvariantCulture));

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Spectre.Console;
+using Workbench.Data;
+using Workbench.Training;
+
+namespace Workbench.Cli;
+
+/// <summary>
+/// How every command talks: progress on stderr (a Spectre.Console bar on a terminal, plain lines when redirected),
+/// one JSON line of results on stdout at the end, and errors as one message with exit code 2 (a stack trace only
+/// with --verbose).
+/// </summary>
+public static class CliOutput
+{
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>True when stderr is a terminal, so a live progress bar makes sense.</summary>
+    public static bool Interactive => !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+
+    /// <summary>The closing JSON line (snake_case field names).</summary>
+    public static void WriteResult(object result) => Console.Out.WriteLine(JsonSerializer.Serialize(result, Json));
+
+    /// <summary>Runs a command body, turning known failures into a clear message and exit code 2.</summary>
+    public static int Guard(bool verbose, Func<int> body)
+    {
+        try { return body(); }
+        catch (Exception e) when (Known(e) is string message)
+        {
+            Console.Error.WriteLine($"error: {message}");
+            if (verbose) Console.Error.WriteLine(e);
+            return 2;
+        }
+    }
+
+    static string? Known(Exception e) => e switch
+    {
+        UsageException or DatasetNotFoundException or ArgumentException or FileNotFoundException
+            or DirectoryNotFoundException or InvalidDataException or TrainingDivergedException => e.Message,
+        _ when e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) =>
+            $"out of memory on {Devices.Default}: {e.Message.Split('\n')[0]} — try a smaller --batch (e.g. half the current one).",
+        _ => null,
+    };
+}
+
+/// <summary>
+/// Step progress for long work: on a terminal a Spectre.Console bar (step, rate, ETA, latest metrics), otherwise a
+/// plain line on stderr about every 2% of the run. The body reports <c>(step, metrics)</c> as it goes.
+/// </summary>
+public static class StepProgress
+{
+    public delegate void Reporter(long step, IReadOnlyDictionary<string, double>? metrics = null);
+
+    public static void Run(string what, long total, long start, Action<Reporter> body)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string Describe(long step, IReadOnlyDictionary<string, double>? m)
+        {
+            double rate = (step - start) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            var eta = rate > 0 ? TimeSpan.FromSeconds((total - step) / rate) : TimeSpan.Zero;
+            var metrics = m is null ? "" : " " + string.Join(" ", m.Select(kv => $"{kv.Key}={kv.Value:G4}"));
+            return $"{what} {step}/{total} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}{metrics}";
+        }
+
+        if (!CliOutput.Interactive)
+        {
+            long every = Math.Max(1, total / 50), lastPrinted = long.MinValue;
+            body((step, m) =>
+            {
+                if (step - lastPrinted < every && step < total) return;
+                lastPrinted = step;
+                Console.Error.WriteLine(Describe(step, m));
+            });
+            return;
+        }
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(what, maxValue: total);
+                task.Value = start;
+                body((step, m) =>
+                {
+                    task.Value = step;
+                    task.Description = Markup.Escape(Describe(step, m));
+                });
+            });
+    }
+}
