@@ -10,7 +10,8 @@ namespace Workbench.Nvae;
 /// inverted residual: BN → Conv1×1 (expand the width by E, 6 in the paper) → BN → Swish → depthwise Conv5×5 → BN →
 /// Swish → Conv1×1 (back to the output width) → BN → SE; output = skip + s·cell (s = 0.1 as in NVAE's code).
 /// The depthwise 5×5 conv widens the receptive field cheaply. With <c>upsample</c> the cell first doubles the
-/// spatial size (nearest-neighbour; upsample + conv measured much faster than a transposed conv on CPU) and the
+/// spatial size (nearest-neighbour; the issue measured upsample + conv as much faster than a transposed conv on this
+/// CPU, we did not re-measure) and the
 /// skip is upsample → Conv1×1.
 /// </summary>
 public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>

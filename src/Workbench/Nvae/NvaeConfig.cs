@@ -1,10 +1,10 @@
 namespace Workbench.Nvae;
 
 /// <summary>
-/// NVAE's architecture (Vahdat &amp; Kautz 2020, Section 3 and Table 6 of the appendix). Defaults are close to
-/// the paper's CIFAR-10 model (one latent scale at 16×16 with 30 groups of 20 channels, 128 initial channels,
-/// two preprocessing/postprocessing blocks, two residual cells per group, a 10-component logistic mixture,
-/// λ = 1e-2); <see cref="Small"/> is the CPU preset for 28×28 Fashion-MNIST.
+/// NVAE's architecture (Vahdat &amp; Kautz 2020, Section 3 and the appendix's hyperparameter table). Defaults follow
+/// our reading of the paper's CIFAR-10 model (one latent scale at 16×16 with 30 groups of 20 channels, 128 initial
+/// channels, two preprocessing/postprocessing blocks, two residual cells per group, a 10-component logistic
+/// mixture) — check the table before citing them; <see cref="Small"/> is the CPU preset for 28×28 Fashion-MNIST.
 /// </summary>
 /// <param name="ImageChannels">1 for grayscale, 3 for RGB.</param>
 /// <param name="ImageSize">side of the square input; must be divisible by 2^(PreprocessBlocks + scales − 1).</param>
