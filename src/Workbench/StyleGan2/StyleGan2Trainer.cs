@@ -25,6 +25,7 @@ public sealed class StyleGan2Trainer : IDisposable
 {
     private readonly BatchLoader _loader;
     private readonly Device _device;
+    private readonly Ema _ema;
 
     public StyleGan2Trainer(StyleGan2Config config, ImageDataset data, long seed = 0, Device? device = null)
     {
@@ -41,9 +42,9 @@ public sealed class StyleGan2Trainer : IDisposable
         D = new StyleGan2Discriminator(config);
         GEma = new StyleGan2Generator(config);
         G.to(_device); D.to(_device); GEma.to(_device);
-        GeneratorEma.Update(GEma, G, 0.0);
+        _ema = new Ema(G, GEma);   // shadow parameters stop requiring gradients; buffers are copied
+        _ema.CopyFromSource();
         GEma.eval();
-        foreach (var p in GEma.parameters()) p.requires_grad = false;
         GOpt = LazyRegularization.Adam(G.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.PathLengthInterval, config.AdamEpsilon);
         DOpt = LazyRegularization.Adam(D.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.R1Interval, config.AdamEpsilon);
         PathLength = new PathLengthRegularizer(config.PathLengthWeight, config.PathLengthDecay);
@@ -135,8 +136,10 @@ public sealed class StyleGan2Trainer : IDisposable
         SetRequiresGrad(D, true);
 
         // --- EMA of the generator (half-life in images, optionally ramped up).
-        double beta = GeneratorEma.Beta(b, Config.EmaHalfLifeKimg * 1000, Config.EmaRampup, ImagesSeen);
-        GeneratorEma.Update(GEma, G, beta);
+        double beta = Config.EmaRampup is double ramp
+            ? Ema.BetaFromHalfLife(b, Config.EmaHalfLifeKimg * 1000, ImagesSeen, ramp)
+            : Ema.BetaFromHalfLife(b, Config.EmaHalfLifeKimg * 1000);
+        _ema.Update(beta);
 
         // --- Discriminator: non-saturating loss on reals and (fixed) fakes.
         var batch = _loader.Next();

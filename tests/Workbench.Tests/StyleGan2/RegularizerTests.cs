@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Workbench.StyleGan2;
+using Workbench.Training;
 using static TorchSharp.torch;
 
 namespace Workbench.Tests.StyleGan2;
@@ -99,10 +100,11 @@ public class RegularizerTests
         var g = new StyleGan2Generator(cfg);
         var ema = new StyleGan2Generator(cfg);
         var before = ema.parameters().First().detach().clone();
-        GeneratorEma.Update(ema, g, 0.5);
+        var avg = new Ema(g, ema);
+        avg.Update(0.5);
         var src = g.parameters().First();
         Assert.True(allclose(ema.parameters().First(), (before + src) / 2, 1e-6, 1e-6));
-        GeneratorEma.Update(ema, g, 0.0);
+        avg.Update(0.0);
         foreach (var ((n1, p1), (n2, p2)) in ema.named_parameters().Zip(g.named_parameters()))
         {
             Assert.Equal(n1, n2);
@@ -110,8 +112,8 @@ public class RegularizerTests
         }
         foreach (var ((n1, b1), (_, b2)) in ema.named_buffers().Zip(g.named_buffers()))
             Assert.True(b1.equal(b2).all().item<bool>(), $"buffer {n1} not copied");
-        Assert.Equal(0.5, GeneratorEma.Beta(batchSize: 10_000, halfLifeImages: 10_000), 12);
-        Assert.Equal(0.0, GeneratorEma.Beta(32, 10_000, rampup: 0.05, imagesSeen: 0));
+        Assert.Equal(0.5, Ema.BetaFromHalfLife(10_000, 10_000), 12);
+        Assert.Equal(0.0, Ema.BetaFromHalfLife(32, 10_000, 0, 0.05));
     }
 
     [Fact]
