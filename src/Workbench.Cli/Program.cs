@@ -1,6 +1,3 @@
-using System.CommandLine;
 using Workbench.Cli;
 
-var root = new RootCommand("workbench: deep generative models (Glow, StyleGAN2, NVAE) on TorchSharp");
-root.Subcommands.Add(InfoCommand.Create());
-return root.Parse(args).Invoke();
+return CliRoot.Build().Parse(args).Invoke();

@@ -5,8 +5,9 @@ public sealed class DatasetNotFoundException(string message) : Exception(message
 
 /// <summary>
 /// Finds a dataset's folder: <c>data/&lt;name&gt;/</c> (in the current folder or the repository root), then
-/// <c>$WORKBENCH_DATA/&lt;name&gt;/</c>, then Debian's <c>/usr/share/datasets/&lt;name&gt;/</c>. A folder counts when
-/// every required file is there, gzipped (<c>.gz</c>) or not.
+/// <c>$WORKBENCH_DATA/&lt;name&gt;/</c>, then Debian's <c>/usr/share/datasets/&lt;name&gt;/</c>, then (in <see cref="Locate"/>)
+/// a download from the dataset's official source (<see cref="DatasetDownloader"/>). A folder counts when every
+/// required file is there, gzipped (<c>.gz</c>) or not.
 /// </summary>
 public static class DatasetResolver
 {
@@ -41,15 +42,36 @@ public static class DatasetResolver
         return File.Exists(plain + ".gz") ? plain + ".gz" : null;
     }
 
-    /// <summary>Like <see cref="TryLocate"/>, but a missing dataset throws an error listing where we looked.</summary>
-    public static string Locate(string name, IEnumerable<string> files, string? howToGet = null)
+    /// <summary>
+    /// Like <see cref="TryLocate"/>, and when nothing is found and <see cref="DatasetDownloader.Catalog"/> knows
+    /// <paramref name="name"/>, downloads it with <paramref name="downloader"/> (default: <see
+    /// cref="DatasetDownloader.FromEnvironment"/>, i.e. unless <c>WORKBENCH_DOWNLOAD=0</c>). A dataset that is still
+    /// missing throws an error listing where we looked and how to get it.
+    /// </summary>
+    public static string Locate(string name, IEnumerable<string> files, string? howToGet = null, DatasetDownloader? downloader = null)
     {
         var required = files.ToList();
         var found = TryLocate(name, required);
         if (found is not null) return found;
+        string downloadNote;
+        if (DatasetDownloader.Catalog.TryGetValue(name, out var source))
+        {
+            downloader ??= DatasetDownloader.FromEnvironment();
+            if (downloader is not null)
+            {
+                var folder = downloader.Download(source); // throws DatasetDownloadException naming the URL and file
+                if (required.All(f => FindFile(folder, f) is not null)) return folder;
+                downloadNote = $"Downloaded {name} into {folder}, but it still lacks some of the files.\n";
+            }
+            else
+                downloadNote = $"Download disabled ({DatasetDownloader.EnableVariable}={Environment.GetEnvironmentVariable(DatasetDownloader.EnableVariable)}); " +
+                               $"unset it to fetch {string.Join(", ", source.Files.Select(f => source.BaseUrls[0] + f.FileName))}.\n";
+            howToGet ??= source.HowToGet;
+        }
+        else downloadNote = "";
         throw new DatasetNotFoundException(
             $"Dataset '{name}' not found: no folder holds all of [{string.Join(", ", required)}] (plain or .gz). Looked in:\n  " +
-            string.Join("\n  ", SearchPath(name)) + "\n" +
+            string.Join("\n  ", SearchPath(name)) + "\n" + downloadNote +
             (howToGet ?? $"Put the files in data/{name}/ or set {EnvironmentVariable} to a folder that holds {name}/."));
     }
 

@@ -17,6 +17,7 @@ public static class Datasets
         ["fashion-mnist"] = train => LoadIdxPair("fashion-mnist", train, FashionMnistHowTo, FashionMnistClasses),
         ["mnist"] = train => LoadIdxPair("mnist", train,
             "Put the four idx files (train-images-idx3-ubyte, …) in data/mnist/.", null),
+        ["cifar-10"] = train => Workbench.Data.Cifar10.Load(train),
     };
 
     static Datasets() => ProceduralFaces.RegisterDatasets();
@@ -37,6 +38,9 @@ public static class Datasets
 
     /// <summary>Fashion-MNIST (Xiao et al. 2017): 60k train / 10k test 28x28 grey images of 10 clothing classes.</summary>
     public static ImageDataset FashionMnist(bool train = true) => Load("fashion-mnist", train);
+
+    /// <summary>CIFAR-10 (Krizhevsky 2009): 50k train / 10k test 32x32 RGB images of 10 classes.</summary>
+    public static ImageDataset Cifar10(bool train = true) => Load("cifar-10", train);
 
     /// <summary>An IDX image/label pair in the MNIST layout.</summary>
     public static ImageDataset LoadIdxPair(string name, bool train, string howToGet, IReadOnlyList<string>? classes)

@@ -1,0 +1,13 @@
+namespace Workbench.Cli.Families;
+
+/// <summary>The model families the command line knows, by name.</summary>
+public static class FamilyRegistry
+{
+    static readonly IModelFamily[] All = Array.Empty<IModelFamily>();
+
+    public static IEnumerable<string> Names => All.Select(f => f.Name);
+
+    public static IModelFamily Get(string name) =>
+        All.FirstOrDefault(f => f.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new UsageException($"unknown model '{name}': choose one of {string.Join(", ", Names)}.");
+}

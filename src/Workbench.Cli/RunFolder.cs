@@ -1,0 +1,73 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Workbench.Cli;
+
+/// <summary>
+/// A training run's folder: <c>run.json</c> (model, data, batch, seed, steps and the resolved config),
+/// <c>checkpoints/last.safetensors</c> (and <c>step-N.safetensors</c>), <c>log.csv</c>, <c>samples/step-N.png</c> and
+/// TensorBoard event files under <c>tensorboard/</c>.
+/// </summary>
+public sealed record RunInfo(string Model, string Data, int Batch, long Seed, long Steps, string Preset, JsonNode Config)
+{
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    /// <summary>The config as JSON in the same form the library's checkpoints use (enums by name).</summary>
+    public static JsonNode ConfigJson(object config) =>
+        JsonSerializer.SerializeToNode(config, config.GetType(), new JsonSerializerOptions { Converters = { new JsonStringEnumConverter() } })!;
+
+    public object ConfigAs(Type type) =>
+        Config.Deserialize(type, new JsonSerializerOptions { Converters = { new JsonStringEnumConverter() } })
+        ?? throw new InvalidDataException($"run.json: config is empty");
+}
+
+public static class RunFolder
+{
+    public static string InfoPath(string run) => Path.Combine(run, "run.json");
+    public static string CheckpointDir(string run) => Path.Combine(run, "checkpoints");
+    public static string LastCheckpoint(string run) => Path.Combine(CheckpointDir(run), "last.safetensors");
+    public static string LogPath(string run) => Path.Combine(run, "log.csv");
+    public static string SamplesDir(string run) => Path.Combine(run, "samples");
+    public static string TensorBoardDir(string run) => Path.Combine(run, "tensorboard");
+
+    public static void WriteInfo(string run, RunInfo info)
+    {
+        Directory.CreateDirectory(run);
+        var tmp = InfoPath(run) + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(info, RunInfo.JsonOptions));
+        File.Move(tmp, InfoPath(run), overwrite: true);
+    }
+
+    public static RunInfo ReadInfo(string run)
+    {
+        var path = InfoPath(run);
+        if (!File.Exists(path))
+            throw new UsageException($"{run} is not a run folder: {path} is missing (runs are made by `workbench train … --out {run}`).");
+        return JsonSerializer.Deserialize<RunInfo>(File.ReadAllText(path), RunInfo.JsonOptions)
+               ?? throw new InvalidDataException($"{path}: empty");
+    }
+
+    /// <summary>A checkpoint argument: a run folder (its last checkpoint) or a .safetensors file inside a run.</summary>
+    public static (string Run, string Checkpoint) Resolve(string runOrCheckpoint)
+    {
+        if (Directory.Exists(runOrCheckpoint))
+        {
+            var ck = LastCheckpoint(runOrCheckpoint);
+            if (!File.Exists(ck)) throw new UsageException($"{runOrCheckpoint} has no checkpoint yet ({ck} is missing).");
+            return (runOrCheckpoint, ck);
+        }
+        if (File.Exists(runOrCheckpoint))
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(runOrCheckpoint))!;
+            var run = Path.GetFileName(dir) == "checkpoints" ? Path.GetDirectoryName(dir)! : dir;
+            return (run, runOrCheckpoint);
+        }
+        throw new UsageException($"{runOrCheckpoint}: no such run folder or checkpoint file.");
+    }
+}

@@ -1,0 +1,145 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Workbench.Notebooks;
+
+/// <summary>
+/// A standalone HTML page of an executed notebook: markdown rendered, code shown, outputs inline. When an
+/// output draws a Plotly chart, plotly.js is embedded once in the head, so the page opens offline.
+/// </summary>
+public static class HtmlReport
+{
+    const string Style = """
+        body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #fff; }
+        main { max-width: 1000px; margin: 0 auto; padding: 1.5rem; }
+        header.run { color: #57606a; font-size: 0.85rem; border-bottom: 1px solid #d0d7de; margin-bottom: 1rem; padding-bottom: 0.5rem; }
+        .cell { margin: 0.8rem 0; }
+        .label { color: #57606a; font: 0.75rem ui-monospace, monospace; margin-bottom: 0.2rem; }
+        pre { margin: 0; padding: 0.6rem 0.8rem; overflow-x: auto; font: 0.85rem/1.4 ui-monospace, "SFMono-Regular", Menlo, monospace; }
+        pre.source { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; }
+        .outputs { padding: 0.3rem 0 0 0.8rem; border-left: 3px solid #d0d7de; margin-top: 0.3rem; }
+        pre.stderr { background: #fff8e6; }
+        pre.error { background: #ffebe9; color: #82071e; }
+        img { max-width: 100%; }
+        table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.9rem; }
+        th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.6rem; text-align: right; }
+        th { background: #f6f8fa; }
+        code { background: #f6f8fa; padding: 0.1rem 0.25rem; border-radius: 4px; }
+        pre code { background: none; padding: 0; }
+        blockquote { color: #57606a; border-left: 3px solid #d0d7de; margin-left: 0; padding-left: 1rem; }
+        .math { font-family: ui-monospace, monospace; margin: 0.6rem 0; }
+        """;
+
+    public static string Render(NotebookDocument notebook, string title)
+    {
+        var body = new StringBuilder();
+        bool charts = false;
+        foreach (var cell in notebook.Cells)
+        {
+            if (cell.IsMarkdown)
+            {
+                body.Append("<section class=\"cell markdown\">\n").Append(Markdown.ToHtml(WithAttachments(cell))).Append("</section>\n");
+                continue;
+            }
+            if (!cell.IsCode) continue;
+            var injected = cell.Tags.Contains(Parameters.InjectedTag);
+            body.Append("<section class=\"cell code\">\n<div class=\"label\">")
+                .Append(injected ? "injected parameters " : "")
+                .Append(cell.ExecutionCount is int n ? $"[{n}]" : "[ ]")
+                .Append("</div>\n<pre class=\"source\"><code>").Append(Escape(cell.Source)).Append("</code></pre>\n");
+            var outputs = cell.Outputs.OfType<JsonObject>().ToList();
+            if (outputs.Count > 0)
+            {
+                body.Append("<div class=\"outputs\">\n");
+                var rendered = new StringBuilder();
+                foreach (var output in outputs) RenderOutput(output, rendered);
+                // Plotly charts call newPlot (ours, Plotly.NET's own HTML, the library's formatters alike).
+                charts |= rendered.ToString().Contains("newPlot(", StringComparison.Ordinal);
+                body.Append(rendered);
+                body.Append("</div>\n");
+            }
+            body.Append("</section>\n");
+        }
+
+        var page = new StringBuilder();
+        page.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+            .Append("<title>").Append(Escape(title)).Append("</title>\n<style>\n").Append(Style).Append("\n</style>\n");
+        var html = body.ToString();
+        if (charts)
+        {
+            // "</script" cannot occur inside a script element; "<\/script" means the same to JavaScript.
+            page.Append("<script type=\"text/javascript\">/* plotly.js ").Append(PlotlyHtml.PlotlyJsVersion).Append(" */\n")
+                .Append(PlotlyHtml.PlotlyJs().Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase))
+                .Append("\n</script>\n");
+        }
+        page.Append("</head>\n<body>\n<main>\n<header class=\"run\">").Append(Escape(title)).Append(RunLine(notebook)).Append("</header>\n")
+            .Append(html).Append("</main>\n</body>\n</html>\n");
+        return page.ToString();
+    }
+
+    /// <summary>Images pasted into a markdown cell live in its attachments and are linked as
+    /// <c>attachment:name</c>; the report inlines them as data URIs.</summary>
+    static string WithAttachments(NotebookCell cell)
+    {
+        var source = cell.Source;
+        if (cell.Json["attachments"] is not JsonObject attachments) return source;
+        foreach (var (name, bundle) in attachments)
+        {
+            if (bundle is not JsonObject mimes || mimes.FirstOrDefault() is not { Key: var mime, Value: { } data }) continue;
+            source = source.Replace($"(attachment:{name})", $"(data:{mime};base64,{NotebookDocument.ReadMultiline(data).Trim()})");
+        }
+        return source;
+    }
+
+    static string RunLine(NotebookDocument notebook)
+    {
+        if (notebook.Metadata["workbench_run"] is not JsonObject run) return "";
+        var parts = new List<string>();
+        if (run["status"] is JsonValue status) parts.Add(status.ToString());
+        if (run["end_time"] is JsonValue end) parts.Add(end.ToString());
+        if (run["parameters"] is JsonObject { Count: > 0 } ps)
+            parts.Add("parameters " + string.Join(", ", ps.Select(kv => $"{kv.Key}={kv.Value}")));
+        return Escape(" · " + string.Join(" · ", parts));
+    }
+
+    static void RenderOutput(JsonObject output, StringBuilder html)
+    {
+        switch ((string?)output["output_type"])
+        {
+            case "stream":
+                var name = (string?)output["name"] ?? "stdout";
+                html.Append($"<pre class=\"{Escape(name)}\">").Append(Escape(NotebookDocument.ReadMultiline(output["text"]))).Append("</pre>\n");
+                break;
+            case "error":
+                var trace = output["traceback"] is JsonArray tb ? string.Join("\n", tb.Select(t => (string?)t)) : "";
+                html.Append("<pre class=\"error\">").Append(Escape($"{output["ename"]}: {output["evalue"]}\n{trace}")).Append("</pre>\n");
+                break;
+            case "display_data" or "execute_result" when output["data"] is JsonObject data:
+                RenderBundle(data, html);
+                break;
+        }
+    }
+
+    static void RenderBundle(JsonObject data, StringBuilder html)
+    {
+        string? Get(string mime) => data[mime] is { } node
+            ? node.GetValueKind() == JsonValueKind.String || node is JsonArray ? NotebookDocument.ReadMultiline(node) : node.ToJsonString()
+            : null;
+
+        if (Get(OutputFormatter.Png) is { } png)
+            html.Append("<div><img src=\"data:image/png;base64,").Append(png.Trim()).Append("\" alt=\"\"></div>\n");
+        else if (Get(OutputFormatter.Html) is { } h)
+            html.Append("<div>").Append(h).Append("</div>\n");
+        else if (Get("image/svg+xml") is { } svg)
+            html.Append("<div>").Append(svg).Append("</div>\n");
+        else if (Get("text/markdown") is { } md)
+            html.Append("<div>").Append(Markdown.ToHtml(md)).Append("</div>\n");
+        else if (Get(OutputFormatter.PlainText) is { } text)
+            html.Append("<pre>").Append(Escape(text)).Append("</pre>\n");
+    }
+
+    static string Escape(string s) => WebUtility.HtmlEncode(s);
+}

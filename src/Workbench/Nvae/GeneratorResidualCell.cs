@@ -1,0 +1,71 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Workbench.Nn;
+using static TorchSharp.torch;
+
+namespace Workbench.Nvae;
+
+/// <summary>
+/// NVAE's top-down (generative) residual cell (Vahdat &amp; Kautz 2020, Section 3.1, Fig. 3a), the MobileNetV2-style
+/// inverted residual: BN → Conv1×1 (expand the width by E, 6 in the paper) → BN → Swish → depthwise Conv5×5 → BN →
+/// Swish → Conv1×1 (back to the output width) → BN → SE; output = skip + s·cell (s = 0.1 as in NVAE's code).
+/// The depthwise 5×5 conv widens the receptive field cheaply. With <c>upsample</c> the cell first doubles the
+/// spatial size (nearest-neighbour; the issue measured upsample + conv as much faster than a transposed conv on this
+/// CPU, we did not re-measure) and the
+/// skip is upsample → Conv1×1.
+/// </summary>
+public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>
+{
+    readonly BatchNorm2d bn0;
+    readonly Conv2d expand;
+    readonly BatchNorm2d bn1;
+    readonly Conv2d depthwise;
+    readonly BatchNorm2d bn2;
+    readonly Conv2d project;
+    readonly BatchNorm2d bn3;
+    readonly SqueezeExcitation se;
+    readonly Conv2d? skip;
+    readonly bool up;
+    readonly double scale;
+
+    public GeneratorResidualCell(long inChannels, long outChannels, int expansion = 6, bool upsample = false, double residualScale = 0.1)
+        : base(nameof(GeneratorResidualCell))
+    {
+        if (!upsample && inChannels != outChannels)
+            throw new ArgumentException($"GeneratorResidualCell without upsampling keeps the width: {inChannels} != {outChannels}");
+        if (expansion < 1) throw new ArgumentOutOfRangeException(nameof(expansion), expansion, "expansion must be >= 1");
+        long hidden = inChannels * expansion;
+        bn0 = NvaeBatchNorm.Create(inChannels);
+        expand = nn.Conv2d(inChannels, hidden, 1);
+        bn1 = NvaeBatchNorm.Create(hidden);
+        depthwise = nn.Conv2d(hidden, hidden, 5, padding: 2, groups: hidden);
+        bn2 = NvaeBatchNorm.Create(hidden);
+        project = nn.Conv2d(hidden, outChannels, 1);
+        bn3 = NvaeBatchNorm.Create(outChannels);
+        se = new SqueezeExcitation(outChannels);
+        if (upsample) skip = nn.Conv2d(inChannels, outChannels, 1);
+        up = upsample;
+        scale = residualScale;
+        RegisterComponents();
+    }
+
+    static Tensor Up(Tensor x) => nn.functional.interpolate(x, scale_factor: new double[] { 2, 2 }, mode: InterpolationMode.Nearest);
+
+    /// <summary>The residual branch alone (input already upsampled when the cell upsamples).</summary>
+    public Tensor Branch(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = expand.call(bn0.call(x));
+        h = depthwise.call(nn.functional.silu(bn1.call(h)));
+        h = project.call(nn.functional.silu(bn2.call(h)));
+        return se.call(bn3.call(h)).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        if (up) x = Up(x);
+        var s = skip is null ? x : skip.call(x);
+        return (s + scale * Branch(x)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,61 @@
+namespace Workbench.Nvae;
+
+/// <summary>
+/// NVAE's architecture (Vahdat &amp; Kautz 2020, Section 3 and the appendix's hyperparameter table). Defaults follow
+/// our reading of the paper's CIFAR-10 model (one latent scale at 16×16 with 30 groups of 20 channels, 128 initial
+/// channels, two preprocessing/postprocessing blocks, two residual cells per group, a 10-component logistic
+/// mixture) — check the table before citing them; <see cref="Small"/> is the CPU preset for 28×28 Fashion-MNIST.
+/// </summary>
+/// <param name="ImageChannels">1 for grayscale, 3 for RGB.</param>
+/// <param name="ImageSize">side of the square input; must be divisible by 2^(PreprocessBlocks + scales − 1).</param>
+/// <param name="StemChannels">width after the stem conv (at full resolution); each downsampling doubles it.</param>
+/// <param name="PreprocessBlocks">downsampling blocks before the first latent scale (each halves the side).</param>
+/// <param name="PreprocessCells">encoder cells per preprocessing block (the last one downsamples).</param>
+/// <param name="GroupsPerScale">latent groups per scale, from the smallest scale (sampled first) to the largest.</param>
+/// <param name="LatentChannels">channels of every latent group.</param>
+/// <param name="EncoderCellsPerGroup">bottom-up residual cells per group.</param>
+/// <param name="DecoderCellsPerGroup">top-down residual cells per group (not before the first group).</param>
+/// <param name="PostprocessCells">generator cells per postprocessing block (the first one upsamples).</param>
+/// <param name="Expansion">generator cells' 1×1 expansion factor (6 in the paper).</param>
+/// <param name="Components">mixture components of the discretized logistic likelihood.</param>
+/// <param name="Likelihood">output distribution.</param>
+/// <param name="ResidualPosterior">Section 3.2 on (q = N(μ_p + Δμ, σ_p·Δσ)) or off (the encoder predicts q's
+/// parameters directly).</param>
+/// <param name="ResidualScale">s in output = skip + s·cell.</param>
+public sealed record NvaeConfig(
+    int ImageChannels = 3,
+    int ImageSize = 32,
+    int StemChannels = 128,
+    int PreprocessBlocks = 2,
+    int PreprocessCells = 2,
+    int[]? GroupsPerScale = null,
+    int LatentChannels = 20,
+    int EncoderCellsPerGroup = 2,
+    int DecoderCellsPerGroup = 2,
+    int PostprocessCells = 2,
+    int Expansion = 6,
+    int Components = 10,
+    LikelihoodKind Likelihood = LikelihoodKind.DiscretizedLogisticMixture,
+    bool ResidualPosterior = true,
+    double ResidualScale = 0.1)
+{
+    /// <summary>Group counts, smallest scale first (default: one scale of 30 groups, as for CIFAR-10).</summary>
+    public int[] Groups => GroupsPerScale ?? new[] { 30 };
+
+    /// <summary>
+    /// CPU preset for 28×28 grayscale (Fashion-MNIST): we keep 28×28 (no padding) and use scales 28 → 14 → 7:
+    /// a 16-channel stem at 28×28, one preprocessing block down to 14×14 (32 channels), latent scales 7×7 (64
+    /// channels, 2 groups) and 14×14 (32 channels, 2 groups) of 20 channels each, one cell per group, expansion
+    /// 3 instead of 6 (speed), one postprocessing block back to 28×28, a 10-component logistic mixture.
+    /// </summary>
+    public static NvaeConfig Small => new(
+        ImageChannels: 1, ImageSize: 28, StemChannels: 16, PreprocessBlocks: 1, PreprocessCells: 1,
+        GroupsPerScale: new[] { 2, 2 }, LatentChannels: 20, EncoderCellsPerGroup: 1, DecoderCellsPerGroup: 1,
+        PostprocessCells: 1, Expansion: 3, Components: 10);
+
+    /// <summary>A tiny preset for unit tests (8×8 grayscale, two scales of one group each).</summary>
+    public static NvaeConfig Tiny => new(
+        ImageChannels: 1, ImageSize: 8, StemChannels: 4, PreprocessBlocks: 1, PreprocessCells: 1,
+        GroupsPerScale: new[] { 1, 1 }, LatentChannels: 2, EncoderCellsPerGroup: 1, DecoderCellsPerGroup: 1,
+        PostprocessCells: 1, Expansion: 2, Components: 2);
+}

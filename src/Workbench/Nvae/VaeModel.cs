@@ -1,0 +1,124 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Workbench.Metrics;
+using static TorchSharp.torch;
+
+namespace Workbench.Nvae;
+
+/// <summary>
+/// What the plain <see cref="Vae"/> and the hierarchical <see cref="Nvae"/> share: a forward pass that samples
+/// z ~ q(z|x) and scores x, the likelihood, the spectral regulariser, and the evaluation built on them — the
+/// negative ELBO in bits/dim, the importance-weighted bound (Burda et al. 2016), sampling with a temperature and
+/// NVAE's BatchNorm re-adjustment for samples.
+/// </summary>
+public abstract class VaeModel : nn.Module<Tensor, VaeOutput>
+{
+    protected VaeModel(string name) : base(name) { }
+
+    public abstract IImageLikelihood Likelihood { get; }
+
+    /// <summary>Image shape (C, H, W) the model was built for.</summary>
+    public abstract (int C, int H, int W) ImageShape { get; }
+
+    /// <summary>Latent shape (C, H, W) per group, top-down (the first group sampled first).</summary>
+    public abstract IReadOnlyList<(int C, int H, int W)> GroupShapes { get; }
+
+    /// <summary>The 'square' KL-balancing α per group (see <see cref="KlBalancer.SquareAlpha"/>).</summary>
+    public abstract double[] BalanceAlpha { get; }
+
+    /// <summary>The spectral regulariser over every conv layer of the model.</summary>
+    public abstract SpectralRegularizer Spectral { get; }
+
+    /// <summary>
+    /// Ancestral sampling from the prior at a temperature (every prior σ scaled by <paramref name="temperature"/>),
+    /// with the latents of some groups given (null entries are sampled). Returns decoder parameters and all z.
+    /// </summary>
+    public abstract (Tensor Params, Tensor[] Z) Generate(long n, double temperature = 1.0, IReadOnlyList<Tensor?>? fixedZ = null);
+
+    public int Dimensions => ImageShape.C * ImageShape.H * ImageShape.W;
+
+    /// <summary>Model input from uint8 images: [-1, 1].</summary>
+    public static Tensor ToInput(Tensor images) => images.to(ScalarType.Float32) / 127.5 - 1;
+
+    protected void CheckImages(Tensor images)
+    {
+        var (c, h, w) = ImageShape;
+        if (images.dim() != 4 || images.shape[1] != c || images.shape[2] != h || images.shape[3] != w)
+            throw new ArgumentException($"{GetName()} expects uint8 images [B, {c}, {h}, {w}], got [{string.Join(", ", images.shape)}]");
+        if (images.dtype != ScalarType.Byte)
+            throw new ArgumentException($"{GetName()} expects uint8 images (the likelihood is over 8-bit values), got {images.dtype}");
+    }
+
+    /// <summary>nats per example to bits per dimension.</summary>
+    public double ToBitsPerDim(double nats) => nats / (Dimensions * Math.Log(2));
+
+    /// <summary>
+    /// Importance-weighted bound log p(x) ≥ log (1/K) Σ_k p(x, z_k)/q(z_k|x), z_k ~ q (Burda et al. 2016), per
+    /// example [B] nats, in the current mode (call eval() first for held-out numbers). K = 1 is the single-sample
+    /// ELBO; the bound tightens as K grows. Samples are drawn in chunks of <paramref name="chunk"/> copies.
+    /// </summary>
+    public Tensor LogProb(Tensor images, int k = 1, int chunk = 8)
+    {
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), k, "K must be >= 1");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        long b = images.shape[0];
+        var weights = new List<Tensor>();
+        for (int done = 0; done < k;)
+        {
+            int m = Math.Min(chunk, k - done);
+            var rep = m == 1 ? images : images.repeat(m, 1, 1, 1);
+            var lw = call(rep).LogWeight().reshape(m, b);
+            weights.Add(lw);
+            done += m;
+        }
+        return ImportanceWeighted.Bound(cat(weights, 0)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Mean of −<see cref="LogProb"/> over the batch, in bits/dim.</summary>
+    public double BitsPerDim(Tensor images, int k = 1)
+    {
+        using var scope = NewDisposeScope();
+        return ToBitsPerDim(-LogProb(images, k).mean().item<float>());
+    }
+
+    /// <summary>Negative ELBO with the closed-form KL, mean over the batch, in bits/dim.</summary>
+    public double NegativeElboBitsPerDim(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return ToBitsPerDim(-call(images).Elbo().mean().item<float>());
+    }
+
+    /// <summary>Samples as uint8 images [n, C, H, W]: the mixture's mode/mean per pixel, or a sample of it.</summary>
+    public Tensor SampleImages(long n, double temperature = 1.0, bool sampleLikelihood = false, IReadOnlyList<Tensor?>? fixedZ = null)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var (p, _) = Generate(n, temperature, fixedZ);
+        var img = sampleLikelihood ? Likelihood.Sample(p) : Likelihood.Mean(p);
+        return img.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// NVAE's BatchNorm re-adjustment for (low-temperature) samples (Section 5 / Appendix): reset every BN layer's
+    /// running statistics, run <paramref name="batches"/> sampling passes in train mode so the statistics are
+    /// re-estimated from generated activations (cumulative average), then return to eval mode with the original
+    /// momentum. Only the generative path is affected; call it again for another temperature.
+    /// </summary>
+    public void ReadjustBatchNorm(double temperature, int batches = 20, long batchSize = 64)
+    {
+        var bns = modules().OfType<BatchNorm2d>().ToArray();
+        var saved = bns.Select(b => b.momentum).ToArray();
+        foreach (var bn in bns) { bn.reset_running_stats(); bn.momentum = null; }
+        train();
+        using (no_grad())
+            for (int i = 0; i < batches; i++)
+            {
+                using var scope = NewDisposeScope();
+                Generate(batchSize, temperature);
+            }
+        for (int i = 0; i < bns.Length; i++) bns[i].momentum = saved[i];
+        eval();
+    }
+}

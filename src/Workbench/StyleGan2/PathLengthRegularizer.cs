@@ -1,0 +1,71 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Workbench.StyleGan2;
+
+/// <summary>
+/// Path length regularisation (StyleGAN2 Section 3.2, Eq. 4): E_{w,y} (‖J_wᵀ y‖₂ − a)², with y ~ N(0, I) images
+/// scaled by 1/sqrt(H·W) so the length does not depend on the resolution, J_wᵀ y obtained by one backward pass
+/// (autograd of ⟨g(w), y⟩ w.r.t. w), and a the running mean of the lengths (decay 0.01). It pushes the generator
+/// towards a Jacobian that is orthogonal up to a global scale: a fixed step in W changes the image by a fixed
+/// amount in every direction. Applied lazily: weight (2) × interval, every interval G steps.
+/// </summary>
+public sealed class PathLengthRegularizer
+{
+    public PathLengthRegularizer(double weight = 2.0, double decay = 0.01)
+    {
+        Weight = weight;
+        Decay = decay;
+    }
+
+    public double Weight { get; }
+    public double Decay { get; }
+
+    /// <summary>The running mean a of the path lengths (0 until the first update).</summary>
+    public double Mean { get; set; }
+
+    /// <summary>
+    /// ‖J_wᵀ y‖ per example [N], differentiable, for images = g(ws) and ws [N, numWs, wDim] a graph input.
+    /// The squared norm is summed over wDim and averaged over the numWs layers, then square-rooted (the official
+    /// code's convention, so the per-layer ws count as one w).
+    /// </summary>
+    public static Tensor PathLengths(Tensor images, Tensor ws, Tensor y)
+    {
+        using var scope = NewDisposeScope();
+        var grad = torch.autograd.grad(new[] { (images * y).sum() }, new[] { ws }, retain_graph: true, create_graph: true)[0];
+        var lengths = grad.dim() == 3 ? grad.square().sum(2).mean(new long[] { 1 }).sqrt() : grad.square().sum(1).sqrt();
+        return lengths.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>y ~ N(0, I) / sqrt(H·W), shaped like the images.</summary>
+    public static Tensor RandomDirections(Tensor images)
+    {
+        long h = images.shape[^2], w = images.shape[^1];
+        using var r = randn_like(images);
+        return r / Math.Sqrt(h * w);
+    }
+
+    /// <summary>(‖J_wᵀ y‖ − a)² per example for a given target a.</summary>
+    public static Tensor Penalty(Tensor lengths, double a)
+    {
+        using var d = lengths - a;
+        return d.square();
+    }
+
+    /// <summary>
+    /// One lazy regularisation evaluation: computes the lengths with fresh y, updates a ← a + decay·(mean − a),
+    /// and returns weight · interval · mean((lengths − a)²) with the mean length for logging.
+    /// </summary>
+    public (Tensor Loss, double MeanLength, double PenaltyValue) Compute(Tensor images, Tensor ws, int interval = 1)
+    {
+        using var scope = NewDisposeScope();
+        var y = RandomDirections(images);
+        var lengths = PathLengths(images, ws, y);
+        double meanLength = lengths.detach().mean().item<float>();
+        Mean += Decay * (meanLength - Mean);
+        var penalty = Penalty(lengths, Mean).mean();
+        double pv = penalty.detach().item<float>();
+        var loss = penalty * (Weight * Math.Max(interval, 1));
+        return (loss.MoveToOuterDisposeScope(), meanLength, pv);
+    }
+}

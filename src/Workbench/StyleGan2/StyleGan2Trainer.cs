@@ -1,0 +1,275 @@
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+using Workbench.Data;
+using Workbench.Training;
+using static TorchSharp.torch;
+
+namespace Workbench.StyleGan2;
+
+/// <summary>What one training iteration reports (regulariser values are null on iterations that skip them).</summary>
+public sealed record StyleGan2StepStats(long Step, double LossG, double LossD, double DRealMean, double DRealStd,
+    double DFakeMean, double DFakeStd, double? R1, double? PathLength, double? PathPenalty);
+
+/// <summary>
+/// Trains a StyleGAN2 (generator, discriminator and the generator's EMA) on an <see cref="ImageDataset"/> with the
+/// paper's schedule (Section 3.1, Appendix B): every iteration one generator step (non-saturating loss, style mixing
+/// with the configured probability), every <c>PathLengthInterval</c>-th iteration an extra path-length step, one
+/// discriminator step, and every <c>R1Interval</c>-th iteration an extra R1 step on the reals; Adam (β1 = 0,
+/// β2 = 0.99) with the lazy-regularisation correction; the EMA of G after each generator update. Every step runs in
+/// its own dispose scope; a non-finite loss throws <see cref="TrainingDivergedException"/> naming the step before
+/// any parameter changes. <see cref="Save"/>/<see cref="Load"/> hold G, D, G_ema, both optimizers, the path-length
+/// mean, the data position and the RNG state, so a resumed run continues exactly.
+/// </summary>
+public sealed class StyleGan2Trainer : IDisposable
+{
+    private readonly BatchLoader _loader;
+    private readonly Device _device;
+    private readonly Ema _ema;
+
+    public StyleGan2Trainer(StyleGan2Config config, ImageDataset data, long seed = 0, Device? device = null)
+    {
+        config.Validate();
+        if (data.Channels != config.ImageChannels || data.Height != config.Resolution || data.Width != config.Resolution)
+            throw new ArgumentException(
+                $"StyleGan2Trainer: dataset {data.Name} has images {data.Channels}x{data.Height}x{data.Width}, but the config wants " +
+                $"{config.ImageChannels}x{config.Resolution}x{config.Resolution} (set StyleGan2Config.Resolution / ImageChannels).");
+        Config = config;
+        Seed = seed;
+        _device = device ?? Devices.Default;
+        Seeding.Set(seed);
+        G = new StyleGan2Generator(config);
+        D = new StyleGan2Discriminator(config);
+        GEma = new StyleGan2Generator(config);
+        G.to(_device); D.to(_device); GEma.to(_device);
+        _ema = new Ema(G, GEma);   // shadow parameters stop requiring gradients; buffers are copied
+        _ema.CopyFromSource();
+        GEma.eval();
+        GOpt = LazyRegularization.Adam(G.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.PathLengthInterval, config.AdamEpsilon);
+        DOpt = LazyRegularization.Adam(D.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.R1Interval, config.AdamEpsilon);
+        PathLength = new PathLengthRegularizer(config.PathLengthWeight, config.PathLengthDecay);
+        _loader = new BatchLoader(data, config.BatchSize, shuffle: true, seed: seed, device: _device);
+    }
+
+    public StyleGan2Config Config { get; }
+    public long Seed { get; }
+    public StyleGan2Generator G { get; }
+    public StyleGan2Discriminator D { get; }
+    /// <summary>The exponential moving average of G: use it for samples and evaluation.</summary>
+    public StyleGan2Generator GEma { get; }
+    public Adam GOpt { get; }
+    public Adam DOpt { get; }
+    public PathLengthRegularizer PathLength { get; }
+    public TrainingLog Log { get; private set; } = new();
+
+    /// <summary>Iterations done so far.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>Real images shown to D so far.</summary>
+    public long ImagesSeen { get; private set; }
+
+    public double Kimg => ImagesSeen / 1000.0;
+
+    /// <summary>Per-layer ws for a batch, mixed with a second z at a random crossover with probability MixingProbability.</summary>
+    private Tensor MixedWs(long batch, bool updateWAvg)
+    {
+        using var scope = NewDisposeScope();
+        var z = randn(new long[] { batch, Config.ZDim }, device: _device);
+        var ws = G.MapToW(z, updateWAvg: updateWAvg);
+        if (Config.MixingProbability > 0)
+        {
+            // One draw for the decision and one for the crossover, from libtorch's generator (saved in checkpoints).
+            var u = rand(2).data<float>().ToArray();
+            if (u[0] < Config.MixingProbability)
+            {
+                int cutoff = 1 + (int)Math.Min(Math.Floor(u[1] * (G.NumWs - 1)), G.NumWs - 2);
+                var ws2 = G.MapToW(randn(new long[] { batch, Config.ZDim }, device: _device));
+                ws = StyleGan2Generator.MixStyles(ws, ws2, cutoff);
+            }
+        }
+        return ws.MoveToOuterDisposeScope();
+    }
+
+    private static void SetRequiresGrad(nn.Module m, bool on)
+    {
+        foreach (var p in m.parameters()) p.requires_grad = on;
+    }
+
+    private double Finite(Tensor t, string metric)
+    {
+        double v = t.detach().item<float>();
+        if (!double.IsFinite(v)) throw new TrainingDivergedException(Step, metric, v);
+        return v;
+    }
+
+    /// <summary>One iteration: G step (+ path length), EMA, D step (+ R1). Logs one row.</summary>
+    public StyleGan2StepStats TrainStep()
+    {
+        using var scope = NewDisposeScope();
+        G.train(); D.train();
+        int b = Config.BatchSize;
+
+        // --- Generator: non-saturating loss on mixed-style fakes.
+        SetRequiresGrad(D, false);
+        GOpt.zero_grad();
+        var fakeLogitsG = D.call(G.Synthesize(MixedWs(b, updateWAvg: true)));
+        var lossG = NonSaturatingLoss.Generator(fakeLogitsG);
+        double lossGValue = Finite(lossG, "generator loss");
+        lossG.backward();
+        GOpt.step();
+
+        // --- Lazy path length regularisation (Section 3.2), weight × interval.
+        double? plLength = null, plPenalty = null;
+        if (Config.PathLengthInterval > 0 && Config.PathLengthWeight > 0 && Step % Config.PathLengthInterval == 0)
+        {
+            GOpt.zero_grad();
+            long pb = Math.Max(1, b / Config.PathLengthBatchShrink);
+            var ws = MixedWs(pb, updateWAvg: false);
+            var img = G.Synthesize(ws);
+            var (plLoss, meanLength, penalty) = PathLength.Compute(img, ws, Config.PathLengthInterval);
+            Finite(plLoss, "path length penalty");
+            plLoss.backward();
+            GOpt.step();
+            plLength = meanLength;
+            plPenalty = penalty;
+        }
+        SetRequiresGrad(D, true);
+
+        // --- EMA of the generator (half-life in images, optionally ramped up).
+        double beta = Config.EmaRampup is double ramp
+            ? Ema.BetaFromHalfLife(b, Config.EmaHalfLifeKimg * 1000, ImagesSeen, ramp)
+            : Ema.BetaFromHalfLife(b, Config.EmaHalfLifeKimg * 1000);
+        _ema.Update(beta);
+
+        // --- Discriminator: non-saturating loss on reals and (fixed) fakes.
+        var batch = _loader.Next();
+        var reals = Preprocess.ToSigned(batch.Images);
+        Tensor fakes;
+        using (no_grad()) fakes = G.Synthesize(MixedWs(b, updateWAvg: false));
+        DOpt.zero_grad();
+        var realLogits = D.call(reals);
+        var fakeLogits = D.call(fakes);
+        var lossD = NonSaturatingLoss.Discriminator(realLogits, fakeLogits);
+        double lossDValue = Finite(lossD, "discriminator loss");
+        lossD.backward();
+        DOpt.step();
+
+        // --- Lazy R1 on the reals (Section 3.1), γ/2 × interval.
+        double? r1 = null;
+        if (Config.R1Interval > 0 && Config.R1Gamma > 0 && Step % Config.R1Interval == 0)
+        {
+            DOpt.zero_grad();
+            var (sq, _) = R1Regularizer.Penalty(D, reals);
+            var r1Loss = R1Regularizer.Loss(sq, Config.R1Gamma, Config.R1Interval);
+            Finite(r1Loss, "R1 penalty");
+            r1Loss.backward();
+            DOpt.step();
+            r1 = sq.detach().mean().item<float>();
+        }
+
+        var stats = new StyleGan2StepStats(Step, lossGValue, lossDValue,
+            realLogits.detach().mean().item<float>(), realLogits.detach().std().item<float>(),
+            fakeLogits.detach().mean().item<float>(), fakeLogits.detach().std().item<float>(), r1, plLength, plPenalty);
+        ImagesSeen += b;
+        Step++;
+        var row = new List<(string, double)>
+        {
+            ("loss_g", stats.LossG), ("loss_d", stats.LossD), ("d_real", stats.DRealMean), ("d_real_std", stats.DRealStd),
+            ("d_fake", stats.DFakeMean), ("d_fake_std", stats.DFakeStd), ("kimg", Kimg),
+        };
+        if (r1 is double r) row.Add(("r1", r));
+        if (plLength is double pl) { row.Add(("pl_length", pl)); row.Add(("pl_mean", PathLength.Mean)); row.Add(("pl_penalty", plPenalty!.Value)); }
+        Log.Add(Step, row.ToArray());
+        return stats;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> iterations, calling <paramref name="onProgress"/> every <paramref name="every"/>
+    /// steps (and after the last) — e.g. to update a chart or write a sample grid.
+    /// </summary>
+    public void Train(int steps, Action<StyleGan2Trainer>? onProgress = null, int every = 50)
+    {
+        for (int i = 0; i < steps; i++)
+        {
+            TrainStep();
+            if (onProgress is not null && (Step % every == 0 || i == steps - 1)) onProgress(this);
+        }
+    }
+
+    /// <summary>
+    /// Images from the EMA generator for a fixed set of latents (seed <paramref name="seed"/>) and constant noise,
+    /// as uint8 [n, C, R, R] on the CPU: the same faces at every call, so grids over training are comparable.
+    /// </summary>
+    public Tensor FixedSeedSamples(int n = 16, long seed = 1234, double psi = 1.0)
+    {
+        using var scope = NewDisposeScope();
+        var img = GEma.Sample(n, psi, seed);
+        return Preprocess.FromSigned(img).cpu().MoveToOuterDisposeScope();
+    }
+
+    // ---------------------------------------------------------------- checkpoints
+
+    private sealed record Meta(string Format, StyleGan2Config Config, long Step, long ImagesSeen, long LoaderPosition,
+        double PathLengthMean, long Seed, string RngState, double ElapsedSeconds);
+
+    private const string FormatName = "workbench-stylegan2-checkpoint-v1";
+
+    /// <summary>
+    /// Writes G, D, G_ema, both optimizers, and the run state (step, images, data position, path-length mean, RNG)
+    /// to the folder <paramref name="path"/>, atomically (a temporary folder renamed at the end), plus the log as CSV.
+    /// </summary>
+    public void Save(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var tmp = full + ".tmp-" + Environment.ProcessId;
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        G.save(Path.Combine(tmp, "G.bin"));
+        D.save(Path.Combine(tmp, "D.bin"));
+        GEma.save(Path.Combine(tmp, "G_ema.bin"));
+        GOpt.save_state_dict(Path.Combine(tmp, "G_opt.bin"));
+        DOpt.save_state_dict(Path.Combine(tmp, "D_opt.bin"));
+        Log.SaveCsv(Path.Combine(tmp, "log.csv"));
+        using var rng = torch.random.get_rng_state();
+        var meta = new Meta(FormatName, Config, Step, ImagesSeen, _loader.Position, PathLength.Mean, Seed,
+            Convert.ToBase64String(rng.data<byte>().ToArray()), Log.ElapsedSeconds);
+        File.WriteAllText(Path.Combine(tmp, "meta.json"), JsonSerializer.Serialize(meta, new JsonSerializerOptions { WriteIndented = true }));
+        if (Directory.Exists(full)) Directory.Delete(full, true);
+        Directory.Move(tmp, full);
+    }
+
+    /// <summary>
+    /// Restores a trainer saved by <see cref="Save"/> onto <paramref name="data"/> (the same dataset) and continues
+    /// exactly where it stopped. A config that differs from <paramref name="expected"/> (when given) is refused.
+    /// </summary>
+    public static StyleGan2Trainer Load(string path, ImageDataset data, Device? device = null, StyleGan2Config? expected = null)
+    {
+        var metaPath = Path.Combine(path, "meta.json");
+        if (!File.Exists(metaPath)) throw new FileNotFoundException($"{path}: not a StyleGAN2 checkpoint (no meta.json)", metaPath);
+        var meta = JsonSerializer.Deserialize<Meta>(File.ReadAllText(metaPath))
+                   ?? throw new InvalidDataException($"{metaPath}: unreadable");
+        if (meta.Format != FormatName) throw new InvalidDataException($"{metaPath}: format '{meta.Format}', expected '{FormatName}'");
+        if (expected is not null && expected != meta.Config)
+            throw new InvalidOperationException($"{path}: the checkpoint's config differs from the expected one:\n  saved:    {meta.Config}\n  expected: {expected}");
+        var t = new StyleGan2Trainer(meta.Config, data, meta.Seed, device);
+        t.G.load(Path.Combine(path, "G.bin"));
+        t.D.load(Path.Combine(path, "D.bin"));
+        t.GEma.load(Path.Combine(path, "G_ema.bin"));
+        t.GOpt.load_state_dict(Path.Combine(path, "G_opt.bin"));
+        t.DOpt.load_state_dict(Path.Combine(path, "D_opt.bin"));
+        t.Step = meta.Step;
+        t.ImagesSeen = meta.ImagesSeen;
+        t._loader.Position = meta.LoaderPosition;
+        t.PathLength.Mean = meta.PathLengthMean;
+        var logPath = Path.Combine(path, "log.csv");
+        if (File.Exists(logPath)) t.Log = TrainingLog.LoadCsv(logPath);
+        using var rng = tensor(Convert.FromBase64String(meta.RngState), ScalarType.Byte);
+        torch.random.set_rng_state(rng);
+        return t;
+    }
+
+    public void Dispose()
+    {
+        G.Dispose(); D.Dispose(); GEma.Dispose(); GOpt.Dispose(); DOpt.Dispose();
+    }
+}

@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Workbench.Training;
+
+/// <summary>A checkpoint does not fit what it is loaded into: another config, or missing, extra or reshaped tensors.</summary>
+public sealed class CheckpointMismatchException(string message) : IOException(message);
+
+/// <summary>What a checkpoint's header says: the step, the config record (type and JSON) and all metadata.</summary>
+public sealed record CheckpointInfo(string Path, long Step, string? ConfigType, string? ConfigJson,
+    IReadOnlyList<string> Modules, IReadOnlyList<string> Optimizers, IReadOnlyDictionary<string, string> Metadata)
+{
+    /// <summary>The stored config record, deserialized (e.g. <c>info.Config&lt;GlowConfig&gt;()</c>).</summary>
+    public T Config<T>()
+    {
+        if (ConfigJson is null) throw new InvalidDataException($"{Path}: the checkpoint stores no config");
+        return JsonSerializer.Deserialize<T>(ConfigJson, Checkpoint.JsonOptions)
+               ?? throw new InvalidDataException($"{Path}: the stored config is null");
+    }
+}
+
+/// <summary>
+/// Checkpoints as safetensors files (<see cref="SafeTensors"/>): any set of tensors plus string metadata, or, with
+/// the module helpers, named modules' state dicts (parameters and persistent buffers, keys
+/// <c>&lt;module&gt;.&lt;state-dict key&gt;</c>, e.g. <c>model.conv1.weight</c> or <c>G_ema.mapping.fc0.weight</c>),
+/// optimizers' complete state (TorchSharp's own serialization of step counts, moments and options, stored as a
+/// U8 tensor <c>optim/&lt;name&gt;</c>, so a resumed run continues bit for bit), the config record as JSON
+/// (<c>config</c>, <c>config_type</c>), the <c>step</c> and any extra string entries (data settings, seeds…).
+/// Writes are atomic (temporary file, then rename). Loading refuses a different config type or value and
+/// missing, unexpected or reshaped tensors with a message naming the file and the keys.
+/// </summary>
+public static class Checkpoint
+{
+    /// <summary>Metadata keys the module helpers write.</summary>
+    public const string FormatKey = "format", ConfigKey = "config", ConfigTypeKey = "config_type", StepKey = "step",
+        ModulesKey = "modules", OptimizersKey = "optimizers", OptimizerPrefix = "optim/", CreatedKey = "created_utc",
+        TorchSharpKey = "torchsharp_version", RngKey = "rng/cpu";
+
+    /// <summary>The value of <see cref="FormatKey"/> in files written by <see cref="SaveModules"/>.</summary>
+    public const string FormatValue = "workbench-checkpoint-1";
+
+    /// <summary>How config records become JSON: enums by name, fields included, NaN/Infinity allowed.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        IncludeFields = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    // ---- plain tensors ----------------------------------------------------------------------------------------
+
+    /// <summary>Writes tensors and metadata as a safetensors file (atomically).</summary>
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        SafeTensors.Write(path, tensors, metadata);
+
+    /// <summary>Reads every tensor (on the CPU unless <paramref name="device"/> is given) and the metadata. The caller owns the tensors.</summary>
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path, Device? device = null) =>
+        SafeTensors.Read(path, device);
+
+    // ---- modules and optimizers -------------------------------------------------------------------------------
+
+    /// <summary>Saves one module (as <c>model.*</c>), its config, the step and optionally its optimizer (as <c>optim/optimizer</c>).</summary>
+    public static void SaveModule(string path, nn.Module module, object? config = null, long step = 0,
+        optim.Optimizer? optimizer = null, IReadOnlyDictionary<string, string>? extra = null, bool saveRngState = false) =>
+        SaveModules(path, new Dictionary<string, nn.Module> { ["model"] = module },
+            optimizer is null ? null : new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer }, config, step, extra, saveRngState);
+
+    /// <summary>Loads what <see cref="SaveModule"/> wrote into <paramref name="module"/> (and <paramref name="optimizer"/>).</summary>
+    public static CheckpointInfo LoadModule(string path, nn.Module module, object? expectedConfig = null, optim.Optimizer? optimizer = null,
+        bool restoreRngState = false) =>
+        LoadModules(path, new Dictionary<string, nn.Module> { ["model"] = module },
+            optimizer is null ? null : new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer }, expectedConfig, restoreRngState);
+
+    /// <summary>
+    /// Saves several named modules and optimizers in one file, e.g. StyleGAN2's
+    /// <c>{ ["G"] = g, ["D"] = d, ["G_ema"] = gEma }</c> with <c>{ ["G"] = optG, ["D"] = optD }</c>.
+    /// </summary>
+    /// <remarks><c>saveRngState</c> also stores libtorch's CPU generator state (<c>rng/cpu</c>), for runs that must resume
+    /// bit for bit although they draw random numbers each step (dequantization noise, GAN latents).</remarks>
+    public static void SaveModules(string path, IReadOnlyDictionary<string, nn.Module> modules,
+        IReadOnlyDictionary<string, optim.Optimizer>? optimizers = null, object? config = null, long step = 0,
+        IReadOnlyDictionary<string, string>? extra = null, bool saveRngState = false)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [FormatKey] = FormatValue,
+            [StepKey] = step.ToString(CultureInfo.InvariantCulture),
+            [ModulesKey] = string.Join(",", modules.Keys),
+            [OptimizersKey] = string.Join(",", optimizers?.Keys ?? Enumerable.Empty<string>()),
+        };
+        metadata[CreatedKey] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        metadata[TorchSharpKey] = typeof(torch).Assembly.GetName().Version?.ToString() ?? "";
+        if (config is not null)
+        {
+            metadata[ConfigTypeKey] = config.GetType().FullName ?? config.GetType().Name;
+            metadata[ConfigKey] = ConfigToJson(path, config);
+        }
+        if (extra is not null)
+            foreach (var (k, v) in extra)
+            {
+                if (metadata.ContainsKey(k) || k.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+                    throw new ArgumentException($"{path}: extra metadata key '{k}' is reserved by the checkpoint format", nameof(extra));
+                metadata[k] = v;
+            }
+
+        using var scope = NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, module) in modules)
+        {
+            CheckName(path, name, "module");
+            foreach (var (key, t) in module.state_dict()) tensors[$"{name}.{key}"] = t;
+        }
+        if (optimizers is not null)
+            foreach (var (name, opt) in optimizers)
+            {
+                CheckName(path, name, "optimizer");
+                tensors[OptimizerPrefix + name] = tensor(OptimizerBytes(path, name, opt));
+                metadata[$"{OptimizerPrefix}{name}.type"] = opt.GetType().Name;
+            }
+        if (saveRngState) tensors[RngKey] = random.get_rng_state();
+        SafeTensors.Write(path, tensors, metadata);
+    }
+
+    /// <summary>
+    /// Loads modules (and optimizers) saved by <see cref="SaveModules"/>. Each requested module must be in the file
+    /// with exactly its keys and shapes (the file may hold more modules than requested: load only G_ema to sample).
+    /// With <paramref name="expectedConfig"/>, the stored config must have the same type and the same JSON.
+    /// Tensors are copied into the modules' own parameters and buffers, on whatever device those live.
+    /// </summary>
+    /// <remarks><c>restoreRngState</c> sets libtorch's CPU generator to the state saved with <c>saveRngState</c>.</remarks>
+    public static CheckpointInfo LoadModules(string path, IReadOnlyDictionary<string, nn.Module> modules,
+        IReadOnlyDictionary<string, optim.Optimizer>? optimizers = null, object? expectedConfig = null, bool restoreRngState = false)
+    {
+        var info = ReadInfo(path);
+        if (expectedConfig is not null) CheckConfig(info, expectedConfig);
+
+        var (tensors, _) = SafeTensors.Read(path);
+        try
+        {
+            var problems = new List<string>();
+            var plan = new List<(Tensor Target, Tensor Source)>();
+            foreach (var (name, module) in modules)
+            {
+                var prefix = name + ".";
+                var stored = tensors.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+                if (stored.Count == 0 && !info.Modules.Contains(name))
+                {
+                    problems.Add($"module '{name}' is not in the file (it has: {string.Join(", ", info.Modules)})");
+                    continue;
+                }
+                var own = module.state_dict();
+                var missing = own.Keys.Where(k => !stored.Contains(prefix + k)).ToList();
+                var unexpected = stored.Where(k => !own.ContainsKey(k[prefix.Length..])).OrderBy(k => k, StringComparer.Ordinal).ToList();
+                if (missing.Count > 0) problems.Add($"missing in the file: {string.Join(", ", missing.Select(k => prefix + k))}");
+                if (unexpected.Count > 0) problems.Add($"not in module '{name}': {string.Join(", ", unexpected)}");
+                foreach (var (key, target) in own)
+                {
+                    if (!tensors.TryGetValue(prefix + key, out var source)) continue;
+                    if (!source.shape.SequenceEqual(target.shape))
+                        problems.Add($"{prefix}{key}: file has shape [{string.Join(", ", source.shape)}], module has [{string.Join(", ", target.shape)}]");
+                    else plan.Add((target, source));
+                }
+            }
+            if (optimizers is not null)
+                foreach (var (name, _) in optimizers)
+                    if (!tensors.ContainsKey(OptimizerPrefix + name))
+                        problems.Add($"optimizer '{name}' is not in the file (it has: {string.Join(", ", info.Optimizers)})");
+            if (restoreRngState && !tensors.ContainsKey(RngKey))
+                problems.Add("no generator state in the file (save it with saveRngState: true)");
+            if (problems.Count > 0)
+                throw new CheckpointMismatchException($"{path} does not match what it is loaded into:\n  " + string.Join("\n  ", problems));
+
+            using (no_grad())
+                foreach (var (target, source) in plan) target.copy_(source);
+
+            if (optimizers is not null)
+                foreach (var (name, opt) in optimizers)
+                {
+                    if (info.Metadata.TryGetValue($"{OptimizerPrefix}{name}.type", out var type) && type != opt.GetType().Name)
+                        throw new CheckpointMismatchException($"{path}: optimizer '{name}' was saved from {type}, not {opt.GetType().Name}");
+                    LoadOptimizer(path, name, opt, tensors[OptimizerPrefix + name]);
+                }
+            if (restoreRngState) random.set_rng_state(tensors[RngKey]);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+        return info;
+    }
+
+    /// <summary>Reads only the header: step, config, module and optimizer names, metadata.</summary>
+    public static CheckpointInfo ReadInfo(string path)
+    {
+        var header = SafeTensors.ReadHeader(path);
+        var md = header.Metadata;
+        long step = md.TryGetValue(StepKey, out var s) && long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 0;
+        static string[] List(IReadOnlyDictionary<string, string> m, string key) =>
+            m.TryGetValue(key, out var x) && x.Length > 0 ? x.Split(',') : Array.Empty<string>();
+        return new CheckpointInfo(path, step, md.GetValueOrDefault(ConfigTypeKey), md.GetValueOrDefault(ConfigKey),
+            List(md, ModulesKey), List(md, OptimizersKey), md);
+    }
+
+    /// <summary>The config record stored in a checkpoint (to rebuild the model before loading it).</summary>
+    public static T ReadConfig<T>(string path) => ReadInfo(path).Config<T>();
+
+    static void CheckName(string path, string name, string what)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('.') || name.Contains('/') || name.Contains(','))
+            throw new ArgumentException($"{path}: {what} name '{name}' must be non-empty without '.', '/' or ','");
+    }
+
+    static void CheckConfig(CheckpointInfo info, object expected)
+    {
+        var type = expected.GetType().FullName ?? expected.GetType().Name;
+        if (info.ConfigType is null || info.ConfigJson is null)
+            throw new CheckpointMismatchException($"{info.Path}: the checkpoint stores no config, but a {type} was expected");
+        if (info.ConfigType != type)
+            throw new CheckpointMismatchException($"{info.Path}: the checkpoint was saved with a {info.ConfigType}, not a {type}");
+        var json = ConfigToJson(info.Path, expected);
+        if (json == info.ConfigJson) return;
+        var diffs = DiffJson(info.ConfigJson, json);
+        throw new CheckpointMismatchException(
+            $"{info.Path}: the checkpoint's {type} differs from the expected one: " +
+            (diffs.Count > 0 ? string.Join("; ", diffs) : $"file {info.ConfigJson} vs expected {json}"));
+    }
+
+    static string ConfigToJson(string path, object config)
+    {
+        try { return JsonSerializer.Serialize(config, config.GetType(), JsonOptions); }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException(
+                $"{path}: the config ({config.GetType().Name}) cannot be written as JSON: {e.Message} Keep config records to plain values (numbers, strings, enums, arrays, nested records).", nameof(config), e);
+        }
+    }
+
+    /// <summary>Top-level fields that differ between two JSON objects, as "Name: file X, expected Y".</summary>
+    static List<string> DiffJson(string stored, string expected)
+    {
+        var diffs = new List<string>();
+        try
+        {
+            using var a = JsonDocument.Parse(stored);
+            using var b = JsonDocument.Parse(expected);
+            if (a.RootElement.ValueKind != JsonValueKind.Object || b.RootElement.ValueKind != JsonValueKind.Object) return diffs;
+            var av = a.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText());
+            var bv = b.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText());
+            foreach (var k in av.Keys.Union(bv.Keys))
+            {
+                var x = av.GetValueOrDefault(k, "(absent)");
+                var y = bv.GetValueOrDefault(k, "(absent)");
+                if (x != y) diffs.Add($"{k}: file {x}, expected {y}");
+            }
+        }
+        catch (JsonException) { }
+        return diffs;
+    }
+
+    static byte[] OptimizerBytes(string path, string name, optim.Optimizer opt)
+    {
+        if (opt is not OptimizerHelper helper)
+            throw new NotSupportedException($"{path}: optimizer '{name}' ({opt.GetType().Name}) cannot be saved: only TorchSharp's managed optimizers (Adam, AdamW, Adamax, SGD, RMSprop, …) expose their state");
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
+            helper.save_state_dict(w);
+        return ms.ToArray();
+    }
+
+    static void LoadOptimizer(string path, string name, optim.Optimizer opt, Tensor blob) => LoadOptimizer(path, name, opt, blob, stageAll: false);
+
+    /// <summary>
+    /// TorchSharp's optimizer loader writes bytes straight into the existing state tensors, which is only valid for
+    /// CPU memory. State on a GPU is therefore staged: every tensor field of each parameter's state (exp_avg,
+    /// exp_avg_sq, momentum_buffer, …) is swapped for a CPU copy, loaded, and moved back to its device.
+    /// <paramref name="stageAll"/> forces the staging path on the CPU too (for tests).
+    /// </summary>
+    internal static void LoadOptimizer(string path, string name, optim.Optimizer opt, Tensor blob, bool stageAll)
+    {
+        if (opt is not OptimizerHelper helper)
+            throw new NotSupportedException($"{path}: optimizer '{name}' ({opt.GetType().Name}) cannot be restored");
+        var staged = new List<(object State, System.Reflection.FieldInfo Field, Device Device)>();
+        foreach (var state in helper.state_dict().State)
+            foreach (var f in state.GetType().GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+            {
+                if (f.FieldType != typeof(Tensor) || f.GetValue(state) is not Tensor t) continue;
+                if (t.device_type == DeviceType.CPU && !stageAll) continue;
+                var device = t.device;
+                var cpuCopy = t.detach().to(CPU, copy: true).DetachFromDisposeScope();
+                f.SetValue(state, cpuCopy);
+                t.Dispose();
+                staged.Add((state, f, device));
+            }
+        var bytes = blob.bytes.ToArray();
+        using var ms = new MemoryStream(bytes);
+        using var r = new BinaryReader(ms);
+        try { helper.load_state_dict(r); }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or InvalidOperationException or NotImplementedException)
+        {
+            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' does not fit this {opt.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            foreach (var (state, f, device) in staged)
+            {
+                if (f.GetValue(state) is not Tensor c) continue;
+                var back = c.to(device, copy: true).DetachFromDisposeScope();
+                f.SetValue(state, back);
+                c.Dispose();
+            }
+        }
+        if (ms.Position != ms.Length)
+            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' has {ms.Length - ms.Position} bytes left over (a different parameter set?)");
+    }
+}

@@ -1,0 +1,273 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace Workbench.Training;
+
+/// <summary>One tensor's entry in a safetensors header: dtype name (F32, BF16, …), shape and byte range.</summary>
+public sealed record SafeTensorInfo(string Name, string DType, long[] Shape, long Begin, long End)
+{
+    public long ByteLength => End - Begin;
+}
+
+/// <summary>The header of a safetensors file: its tensors (in data order), the free-form string metadata and where the data starts.</summary>
+public sealed record SafeTensorsHeader(IReadOnlyList<SafeTensorInfo> Tensors, IReadOnlyDictionary<string, string> Metadata, long DataStart);
+
+/// <summary>
+/// The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian header length N,
+/// N bytes of UTF-8 JSON (<c>{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {…}}</c>,
+/// offsets relative to the byte buffer after the header), then the tensors' bytes, row-major, little-endian,
+/// packed without holes. We write tensors ordered by element size (largest first) then name, and pad the header
+/// with spaces to a multiple of 8 bytes, so every tensor starts aligned to its element size, as the reference
+/// writer does. Reading checks the layout fully and names the file in every error.
+/// </summary>
+public static class SafeTensors
+{
+    /// <summary>The metadata key of the header (reserved: no tensor may use it).</summary>
+    public const string MetadataKey = "__metadata__";
+
+    /// <summary>Upper bound on the header size (the reference implementation refuses more than 100 MB).</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    static readonly (string Name, ScalarType Type, int Size)[] DTypes =
+    {
+        ("F64", ScalarType.Float64, 8), ("F32", ScalarType.Float32, 4), ("F16", ScalarType.Float16, 2),
+        ("BF16", ScalarType.BFloat16, 2), ("I64", ScalarType.Int64, 8), ("I32", ScalarType.Int32, 4),
+        ("I16", ScalarType.Int16, 2), ("I8", ScalarType.Int8, 1), ("U8", ScalarType.Byte, 1), ("BOOL", ScalarType.Bool, 1),
+    };
+
+    /// <summary>The safetensors dtype name of a TorchSharp scalar type (F32, BF16, U8, BOOL, …).</summary>
+    public static string DTypeName(ScalarType type)
+    {
+        foreach (var d in DTypes) if (d.Type == type) return d.Name;
+        throw new NotSupportedException($"safetensors: tensors of type {type} are not supported (use one of {string.Join(", ", DTypes.Select(d => d.Type))})");
+    }
+
+    /// <summary>The TorchSharp scalar type and element size of a safetensors dtype name, or null when unknown.</summary>
+    public static (ScalarType Type, int Size)? ParseDType(string name)
+    {
+        foreach (var d in DTypes) if (d.Name == name) return (d.Type, d.Size);
+        return null;
+    }
+
+    /// <summary>
+    /// Writes tensors (any device; copied to the CPU one at a time) and string metadata to <paramref name="path"/>,
+    /// atomically: a temporary file next to it is written, flushed and renamed over the target.
+    /// </summary>
+    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing needs a little-endian host");
+        var list = new List<(string Name, Tensor T, string DType, int Size)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, t) in tensors)
+        {
+            if (string.IsNullOrEmpty(name)) throw new ArgumentException($"{path}: a tensor name is empty", nameof(tensors));
+            if (name == MetadataKey) throw new ArgumentException($"{path}: '{MetadataKey}' is reserved and cannot name a tensor", nameof(tensors));
+            if (!seen.Add(name)) throw new ArgumentException($"{path}: duplicate tensor name '{name}'", nameof(tensors));
+            if (t is null) throw new ArgumentNullException(nameof(tensors), $"{path}: tensor '{name}' is null");
+            var dt = DTypeName(t.dtype);
+            list.Add((name, t, dt, ParseDType(dt)!.Value.Size));
+        }
+        list.Sort((a, b) => a.Size != b.Size ? b.Size.CompareTo(a.Size) : string.CompareOrdinal(a.Name, b.Name));
+
+        // Header.
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                json.WriteStartObject(MetadataKey);
+                foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                    json.WriteString(k, v ?? throw new ArgumentNullException(nameof(metadata), $"{path}: metadata '{k}' is null"));
+                json.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var (name, t, dt, size) in list)
+            {
+                long bytes = t.NumberOfElements * size;
+                json.WriteStartObject(name);
+                json.WriteString("dtype", dt);
+                json.WriteStartArray("shape");
+                foreach (var s in t.shape) json.WriteNumberValue(s);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + bytes);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += bytes;
+            }
+            json.WriteEndObject();
+        }
+        var header = buffer.ToArray();
+        int padded = (header.Length + 7) / 8 * 8;
+
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = $"{path}.tmp-{Guid.NewGuid():N}";
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                Span<byte> len = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+                fs.Write(len);
+                fs.Write(header);
+                for (int i = header.Length; i < padded; i++) fs.WriteByte((byte)' ');
+                foreach (var (_, t, _, _) in list)
+                    WriteTensorBytes(fs, t);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    // TorchSharp exposes a CPU tensor's storage as a Span (at most 2 GiB per tensor).
+    static void WriteTensorBytes(Stream s, Tensor t)
+    {
+        if (t.NumberOfElements == 0) return;
+        using var scope = NewDisposeScope();
+        var c = t.detach().cpu().contiguous();
+        s.Write(c.bytes);
+    }
+
+    /// <summary>Reads and validates only the header of a safetensors file.</summary>
+    public static SafeTensorsHeader ReadHeader(string path)
+    {
+        using var fs = OpenRead(path);
+        return ReadHeader(path, fs);
+    }
+
+    static FileStream OpenRead(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint file", path);
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+    }
+
+    static SafeTensorsHeader ReadHeader(string path, FileStream fs)
+    {
+        long fileLength = fs.Length;
+        if (fileLength < 8)
+            throw new InvalidDataException($"{path}: not a safetensors file ({fileLength} bytes, shorter than the 8-byte header length)");
+        Span<byte> len = stackalloc byte[8];
+        fs.ReadExactly(len);
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(len);
+        if (n < 2 || n > (ulong)MaxHeaderBytes || n > (ulong)(fileLength - 8))
+            throw new InvalidDataException(
+                $"{path}: not a safetensors file or truncated: header length {n} bytes but the file has {fileLength - 8} bytes after the length field");
+        var headerBytes = new byte[n];
+        fs.ReadExactly(headerBytes);
+        long dataStart = 8 + (long)n;
+        long dataLength = fileLength - dataStart;
+
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(headerBytes); }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a safetensors file: the header is not valid JSON ({e.Message})", e);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{path}: not a safetensors file: the header is not a JSON object");
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var infos = new List<SafeTensorInfo>();
+            foreach (var prop in doc.RootElement.EnumerateObject())
+            {
+                if (prop.Name == MetadataKey)
+                {
+                    if (prop.Value.ValueKind != JsonValueKind.Object)
+                        throw new InvalidDataException($"{path}: '{MetadataKey}' must be an object of strings");
+                    foreach (var m in prop.Value.EnumerateObject())
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()!
+                            : throw new InvalidDataException($"{path}: metadata '{m.Name}' is not a string");
+                    continue;
+                }
+                infos.Add(ParseEntry(path, prop));
+            }
+            infos.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+            long expected = 0;
+            foreach (var info in infos)
+            {
+                if (info.Begin != expected)
+                    throw new InvalidDataException(
+                        $"{path}: tensor '{info.Name}' starts at byte {info.Begin} of the data but the previous tensor ends at {expected} (overlap or hole)");
+                expected = info.End;
+            }
+            if (expected > dataLength)
+                throw new InvalidDataException(
+                    $"{path}: truncated: the header describes {expected} bytes of tensor data but the file holds {dataLength}");
+            if (expected < dataLength)
+                throw new InvalidDataException(
+                    $"{path}: {dataLength - expected} bytes of data after the last tensor are not described by the header");
+            return new SafeTensorsHeader(infos, metadata, dataStart);
+        }
+    }
+
+    static SafeTensorInfo ParseEntry(string path, JsonProperty prop)
+    {
+        var v = prop.Value;
+        string where = $"{path}: tensor '{prop.Name}'";
+        if (v.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: entry is not an object");
+        if (!v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String)
+            throw new InvalidDataException($"{where}: missing 'dtype'");
+        var dtype = dt.GetString()!;
+        var parsed = ParseDType(dtype) ?? throw new InvalidDataException(
+            $"{where}: dtype '{dtype}' is not supported (supported: {string.Join(", ", DTypes.Select(d => d.Name))})");
+        if (!v.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"{where}: missing 'shape'");
+        var shape = sh.EnumerateArray().Select(e => e.TryGetInt64(out var d) && d >= 0 ? d
+            : throw new InvalidDataException($"{where}: bad shape entry {e}")).ToArray();
+        if (!v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
+            throw new InvalidDataException($"{where}: missing 'data_offsets' [begin, end]");
+        long begin = off[0].TryGetInt64(out var b) ? b : -1, end = off[1].TryGetInt64(out var e2) ? e2 : -1;
+        if (begin < 0 || end < begin) throw new InvalidDataException($"{where}: bad data_offsets [{off[0]}, {off[1]}]");
+        long numel = 1;
+        foreach (var s in shape) numel = checked(numel * s);
+        if (end - begin != numel * parsed.Size)
+            throw new InvalidDataException(
+                $"{where}: data_offsets [{begin}, {end}] hold {end - begin} bytes but {dtype} shape [{string.Join(", ", shape)}] needs {numel * parsed.Size}");
+        return new SafeTensorInfo(prop.Name, dtype, shape, begin, end);
+    }
+
+    /// <summary>Reads every tensor (on the CPU, or moved to <paramref name="device"/>) and the metadata of a safetensors file.</summary>
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(string path, Device? device = null)
+    {
+        using var fs = OpenRead(path);
+        var header = ReadHeader(path, fs);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var info in header.Tensors)
+            {
+                var (type, _) = ParseDType(info.DType)!.Value;
+                var t = empty(info.Shape, type);
+                if (info.ByteLength > 0)
+                {
+                    fs.Seek(header.DataStart + info.Begin, SeekOrigin.Begin);
+                    fs.ReadExactly(t.bytes);
+                }
+                if (device is not null && device.type != TorchSharp.DeviceType.CPU)
+                {
+                    var moved = t.to(device);
+                    t.Dispose();
+                    t = moved;
+                }
+                tensors[info.Name] = t;
+            }
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw;
+        }
+        return (tensors, new Dictionary<string, string>(header.Metadata, StringComparer.Ordinal));
+    }
+}

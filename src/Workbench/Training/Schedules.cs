@@ -1,0 +1,85 @@
+using System.Text.Json.Serialization;
+using TorchSharp;
+
+namespace Workbench.Training;
+
+/// <summary>
+/// Learning-rate schedules as pure functions of the step (0-based: the value for the step about to be taken), and
+/// <see cref="SetLearningRate"/> to apply one to an optimizer before each step. Warm-up is linear and reaches the
+/// base rate at step <c>warmupSteps − 1</c> (step 0 already moves, at <c>lr / warmupSteps</c>), as Glow and NVAE warm up.
+/// </summary>
+public static class Schedules
+{
+    /// <summary>The same rate at every step.</summary>
+    public static double Constant(long step, double lr) => lr;
+
+    /// <summary>Linear warm-up: <c>lr · min(1, (step + 1) / warmupSteps)</c>; no warm-up when warmupSteps ≤ 0.</summary>
+    public static double LinearWarmup(long step, double lr, long warmupSteps)
+    {
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "step must be non-negative");
+        return warmupSteps <= 0 ? lr : lr * Math.Min(1.0, (step + 1) / (double)warmupSteps);
+    }
+
+    /// <summary>
+    /// Linear warm-up to <paramref name="lr"/>, then a cosine decay from <paramref name="lr"/> at step
+    /// <paramref name="warmupSteps"/> to <paramref name="floorLr"/> at <paramref name="totalSteps"/>, and the floor after.
+    /// </summary>
+    public static double WarmupCosine(long step, double lr, long warmupSteps, long totalSteps, double floorLr = 0)
+    {
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "step must be non-negative");
+        warmupSteps = Math.Max(0, warmupSteps);
+        if (totalSteps <= warmupSteps)
+            throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, $"total steps must exceed the warm-up ({warmupSteps})");
+        if (step < warmupSteps) return LinearWarmup(step, lr, warmupSteps);
+        double t = Math.Min(1.0, (step - warmupSteps) / (double)(totalSteps - warmupSteps));
+        return floorLr + (lr - floorLr) * 0.5 * (1 + Math.Cos(Math.PI * t));
+    }
+
+    /// <summary>Sets the learning rate of every parameter group of an optimizer.</summary>
+    public static void SetLearningRate(torch.optim.Optimizer optimizer, double lr)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (!(lr >= 0) || double.IsInfinity(lr)) throw new ArgumentOutOfRangeException(nameof(lr), lr, "learning rate must be finite and non-negative");
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+    }
+
+    /// <summary>The learning rate of the optimizer's first parameter group.</summary>
+    public static double GetLearningRate(torch.optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
+}
+
+/// <summary>
+/// A schedule as a value, for config records (serializes to JSON with a "kind" tag, so it is part of a checkpoint's
+/// config): <c>new WarmupCosineSchedule(2e-3, 500, 20_000, 1e-5).At(step)</c>.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(ConstantSchedule), "constant")]
+[JsonDerivedType(typeof(WarmupSchedule), "warmup")]
+[JsonDerivedType(typeof(WarmupCosineSchedule), "warmup-cosine")]
+public abstract record LrSchedule
+{
+    /// <summary>The learning rate for a 0-based step.</summary>
+    public abstract double At(long step);
+
+    /// <summary>Sets the optimizer's rate for <paramref name="step"/> and returns it (call before each step).</summary>
+    public double Apply(torch.optim.Optimizer optimizer, long step)
+    {
+        var lr = At(step);
+        Schedules.SetLearningRate(optimizer, lr);
+        return lr;
+    }
+}
+
+public sealed record ConstantSchedule(double Lr) : LrSchedule
+{
+    public override double At(long step) => Schedules.Constant(step, Lr);
+}
+
+public sealed record WarmupSchedule(double Lr, long WarmupSteps) : LrSchedule
+{
+    public override double At(long step) => Schedules.LinearWarmup(step, Lr, WarmupSteps);
+}
+
+public sealed record WarmupCosineSchedule(double Lr, long WarmupSteps, long TotalSteps, double FloorLr = 0) : LrSchedule
+{
+    public override double At(long step) => Schedules.WarmupCosine(step, Lr, WarmupSteps, TotalSteps, FloorLr);
+}

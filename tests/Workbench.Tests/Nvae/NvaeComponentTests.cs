@@ -1,0 +1,217 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Workbench.Nn;
+using Workbench.Nvae;
+using static TorchSharp.torch;
+
+namespace Workbench.Tests.Nvae;
+
+public class NvaeComponentTests
+{
+    static double Max(Tensor t) => t.abs().max().item<float>();
+
+    [Fact]
+    public void ResidualNormalKlMatchesMonteCarloAndEq2()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(7);
+        var muP = randn(new long[] { 1, 2, 2, 2 }, generator: g);
+        var sigmaP = exp(0.5 * randn(new long[] { 1, 2, 2, 2 }, generator: g));
+        var dMu = 0.7 * randn(new long[] { 1, 2, 2, 2 }, generator: g);
+        var dLogSigma = 0.5 * randn(new long[] { 1, 2, 2, 2 }, generator: g);
+        var prior = new DiagonalNormal(muP, sigmaP);
+        var q = ResidualNormal.Posterior(prior, dMu, dLogSigma);
+        // the product form σ_q = σ_p·Δσ holds exactly
+        var dSigma = exp(DiagonalNormal.SoftClamp(dLogSigma));
+        Assert.True(Max(q.Sigma - sigmaP * dSigma) < 1e-6);
+        var closed = q.Kl(prior);
+        var eq2 = ResidualNormal.Kl(dMu, dSigma, sigmaP);
+        Assert.True(Max(closed - eq2) < 1e-5, $"general KL and Eq. 2 differ by {Max(closed - eq2)}");
+        // Eq. 2 does not depend on μ_p: moving the prior's mean with the posterior leaves the KL unchanged
+        var shifted = new DiagonalNormal(muP + 3, sigmaP);
+        Assert.True(Max(ResidualNormal.Posterior(shifted, dMu, dLogSigma).Kl(shifted) - closed) < 1e-5);
+        // Monte Carlo: E_q[log q − log p] with 200k samples per variable
+        long n = 200_000;
+        var qn = new DiagonalNormal(q.Mu.expand(n, -1, -1, -1), q.Sigma.expand(n, -1, -1, -1));
+        var pn = new DiagonalNormal(muP.expand(n, -1, -1, -1), sigmaP.expand(n, -1, -1, -1));
+        var z = qn.Sample(generator: g);
+        var ratio = qn.LogProb(z) - pn.LogProb(z);
+        var mc = ratio.mean(new long[] { 0 });
+        var se = ratio.std(new long[] { 0 }) / Math.Sqrt(n);
+        var zscore = ((mc - closed[0]).abs() / se).max().item<float>();
+        Assert.True(zscore < 4.5, $"closed-form KL off the Monte-Carlo estimate by {zscore} standard errors");
+    }
+
+    [Fact]
+    public void DiscretizedLogisticMixtureSumsToOneOverAll256Values()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(3);
+        foreach (int channels in new[] { 1, 2 })
+            foreach (double scaleShift in new[] { -4.0, 0.0, 2.0 })
+            {
+                var lik = new DiscretizedLogisticMixture(5);
+                var p = randn(new long[] { 1, lik.ParamChannels(channels), 1, 1 }, generator: g);
+                // shift the log scales to test very peaked (e^-6) and very wide (e^2) components
+                p[.., (5 + channels * 5)..] += scaleShift;
+                var values = arange(256, dtype: ScalarType.Int64).to(ScalarType.Byte);
+                // all 256 values in channel 0, channel 1 (if any) fixed: each channel is its own distribution
+                var imgs = zeros(256, channels, 1, 1, dtype: ScalarType.Byte);
+                imgs[.., 0, 0, 0] = values;
+                var total = exp(lik.LogProb(p.expand(256, -1, -1, -1), imgs));
+                // with two channels, channel 1 is held at 0: the joint sums to P(channel 1 = 0)
+                if (channels == 2) total = total / exp(SingleChannel(lik, p, imgs[..1], 1));
+                double sum = total.sum().item<float>();
+                Assert.True(Math.Abs(sum - 1) < 1e-4, $"channels {channels}, log-scale shift {scaleShift}: probabilities sum to {sum}");
+            }
+    }
+
+    // log P of channel c alone for a 1-pixel image (channels are independent when not RGB)
+    static Tensor SingleChannel(DiscretizedLogisticMixture lik, Tensor p, Tensor img, int c)
+    {
+        int k = lik.Components, ch = (int)img.shape[1];
+        var logits = p[.., ..k];
+        var means = p[.., (k + c * k)..(k + (c + 1) * k)];
+        var logS = p[.., (k + ch * k + c * k)..(k + ch * k + (c + 1) * k)].clamp_min(-7.0);
+        var x = img[.., c..(c + 1)].to(ScalarType.Float32) / 127.5 - 1;
+        var lp = DiscretizedLogisticMixture.BinLogProb(x, means, logS) + nn.functional.log_softmax(logits, 1);
+        return logsumexp(lp, 1).sum();
+    }
+
+    [Fact]
+    public void DiscretizedLogisticMixtureRgbConditionalsSumToOne()
+    {
+        using var scope = NewDisposeScope();
+        // with one component the RGB joint factorises into p(r) p(g|r) p(b|r,g); sum over b for fixed r, g
+        // must give p(r) p(g|r), and summing over g as well must give p(r)
+        var lik = new DiscretizedLogisticMixture(1);
+        var p = randn(new long[] { 1, lik.ParamChannels(3), 1, 1 }, generator: new Generator(5));
+        var all = arange(256, dtype: ScalarType.Int64).to(ScalarType.Byte);
+        var img = zeros(256 * 256, 3, 1, 1, dtype: ScalarType.Byte);
+        img[.., 0, 0, 0] = full(256 * 256, 100, dtype: ScalarType.Byte);
+        img[.., 1, 0, 0] = all.repeat_interleave(256);
+        img[.., 2, 0, 0] = all.repeat(256);
+        double sumGb = exp(lik.LogProb(p.expand(256 * 256, -1, -1, -1), img).to(ScalarType.Float64)).sum().item<double>();
+        // p(r = 100) alone: a 1-channel mixture with the red parameters
+        var red = cat(new[] { p[.., 0..1], p[.., 1..2], p[.., 4..5] }, 1);
+        double pr = exp(new DiscretizedLogisticMixture(1).LogProb(red, img[..1, ..1])).item<float>();
+        Assert.True(Math.Abs(sumGb / pr - 1) < 1e-3, $"Σ_g,b p(100, g, b) = {sumGb}, p(r = 100) = {pr}");
+    }
+
+    [Fact]
+    public void BernoulliProbabilitiesSumToOne()
+    {
+        using var scope = NewDisposeScope();
+        var lik = new BernoulliLikelihood();
+        var logits = randn(5, 1, 1, 1) * 3;
+        var on = exp(lik.LogProb(logits, full(5, 1, 1, 1, 255, dtype: ScalarType.Byte)));
+        var off = exp(lik.LogProb(logits, zeros(5, 1, 1, 1, dtype: ScalarType.Byte)));
+        Assert.True(Max(on + off - 1) < 1e-5);
+        Assert.True(Max(on - sigmoid(logits).flatten()) < 1e-5);
+    }
+
+    [Fact]
+    public void PowerIterationMatchesSvdAndKeepsItsVectors()
+    {
+        using var scope = NewDisposeScope();
+        var w = randn(new long[] { 8, 4, 3, 3 }, generator: new Generator(11));
+        var exact = linalg.matrix_norm(w.reshape(8, -1), ord: 2).item<float>();
+        var sn = SpectralNorm.For(w, new Generator(1));
+        // one iteration per call, 60 calls: the buffers carry the progress across calls
+        double sigma = 0;
+        for (int i = 0; i < 60; i++) sigma = sn.Sigma(w, 1).item<float>();
+        Assert.True(Math.Abs(sigma - exact) / exact < 1e-4, $"power iteration {sigma} vs SVD {exact}");
+        // the buffers are registered (they travel with the state dict)
+        Assert.Contains("u", sn.state_dict().Keys);
+        Assert.Contains("v", sn.state_dict().Keys);
+        // gradient of σ = uᵀWv in W is u vᵀ
+        var wp = w.detach().clone().requires_grad_(true);
+        var s = sn.Sigma(wp, 0);
+        s.backward();
+        var expected = outer(sn.U, sn.V).reshape(w.shape);
+        Assert.True(Max(wp.grad! - expected) < 1e-5);
+    }
+
+    [Fact]
+    public void SpectralRegularizerSumsEveryConvLayersLargestSingularValue()
+    {
+        using var scope = NewDisposeScope();
+        var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
+        var convs = model.modules().OfType<Conv2d>().ToArray();
+        double total = model.Spectral.SumOfSigmas(200).item<float>();
+        double exact = convs.Sum(c => (double)linalg.matrix_norm(c.weight!.detach().reshape(c.weight.shape[0], -1), ord: 2).item<float>());
+        Assert.Equal(convs.Length, model.Spectral.Count);
+        Assert.True(Math.Abs(total - exact) / exact < 1e-3, $"Σ s_i = {total}, SVD {exact}");
+    }
+
+    [Fact]
+    public void SqueezeExcitationRescalesEachChannelByAGateInZeroOne()
+    {
+        using var scope = NewDisposeScope();
+        var se = new SqueezeExcitation(8);
+        var x = randn(2, 8, 5, 5) + 1;
+        var y = se.call(x);
+        var gate = se.Gate(x);
+        Assert.True(gate.min().item<float>() > 0 && gate.max().item<float>() < 1);
+        Assert.True(Max(y - x * gate.unsqueeze(-1).unsqueeze(-1)) < 1e-6);
+        // the ratio y/x is constant over space within each channel
+        var ratio = y / x;
+        Assert.True(Max(ratio - ratio.mean(new long[] { 2, 3 }, keepdim: true)) < 1e-5);
+    }
+
+    [Fact]
+    public void ResidualCellsAreSkipPlusScaledBranch()
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(2, 8, 6, 6);
+        var enc = new EncoderResidualCell(8, 8, residualScale: 0.1);
+        var gen = new GeneratorResidualCell(8, 8, expansion: 6, residualScale: 0.1);
+        enc.eval(); gen.eval();
+        Assert.True(Max(enc.call(x) - (x + 0.1 * enc.Branch(x))) < 1e-5);
+        Assert.True(Max(gen.call(x) - (x + 0.1 * gen.Branch(x))) < 1e-5);
+        // scale 0: the cell is the identity
+        var id = new GeneratorResidualCell(8, 8, residualScale: 0);
+        Assert.True(Max(id.call(x) - x) < 1e-6);
+        // generator: 1×1 expansion ×6, depthwise 5×5, 1×1 projection; BN momentum as NVAE sets it
+        var convs = gen.modules().OfType<Conv2d>().ToArray();
+        Assert.Equal(new long[] { 48, 8, 1, 1 }, convs[0].weight!.shape);
+        Assert.Equal(new long[] { 48, 1, 5, 5 }, convs[1].weight!.shape);
+        Assert.Equal(new long[] { 8, 48, 1, 1 }, convs[2].weight!.shape);
+        Assert.All(gen.modules().OfType<BatchNorm2d>(), bn => Assert.Equal(0.05, bn.momentum!.Value, 10));
+        // encoder: two 3×3 convs; resampling variants change the size
+        Assert.All(enc.modules().OfType<Conv2d>(), c => Assert.Equal(3, c.weight!.shape[3]));
+        Assert.Equal(new long[] { 2, 16, 3, 3 }, new EncoderResidualCell(8, 16, downsample: true).call(x).shape);
+        Assert.Equal(new long[] { 2, 4, 12, 12 }, new GeneratorResidualCell(8, 4, upsample: true).call(x).shape);
+    }
+
+    [Fact]
+    public void KlWarmupAndBalancingCoefficients()
+    {
+        Assert.Equal(1e-4, KlBalancer.WarmupCoefficient(0, 100));
+        Assert.Equal(0.5, KlBalancer.WarmupCoefficient(50, 100), 10);
+        Assert.Equal(1.0, KlBalancer.WarmupCoefficient(100, 100));
+        Assert.Equal(1.0, KlBalancer.WarmupCoefficient(5000, 100));
+        Assert.Equal(new[] { 1.0, 1, 4, 4 }, KlBalancer.SquareAlpha(new[] { 2, 2 }));
+        Assert.Equal(new[] { 1.0, 4, 16 }, KlBalancer.SquareAlpha(new[] { 1, 1, 1 }));
+        Assert.Equal(new[] { 1.0, 2, 2 }, KlBalancer.SquareAlpha(new[] { 1, 2 }));
+
+        using var scope = NewDisposeScope();
+        var kl = rand(16, 4) * tensor(new float[] { 1, 10, 100, 1000 });
+        var alpha = tensor(new float[] { 1, 1, 4, 4 });
+        var gamma = KlBalancer.Coefficients(kl, alpha);
+        Assert.Equal(4.0, gamma.sum().item<float>(), 4); // sums to the number of groups
+        var expected = (kl.mean(new long[] { 0 }) + 0.01) / alpha;
+        var r = gamma / expected;
+        Assert.True(Max(r - r[0]) < 1e-4 * r[0].item<float>(), "γ ∝ (KL + 0.01)/α");
+        // balancing only during warm-up (β < 1), and never when switched off
+        var (klOn, gOn) = KlBalancer.Balance(kl, 0.5, true, alpha);
+        Assert.True(Max(klOn - 0.5 * (kl * gamma).sum(1)) < 1e-2);
+        var (klDone, gDone) = KlBalancer.Balance(kl, 1.0, true, alpha);
+        Assert.True(Max(gDone - 1) == 0 && Max(klDone - kl.sum(1)) < 1e-3);
+        var (_, gOff) = KlBalancer.Balance(kl, 0.5, false, alpha);
+        Assert.True(Max(gOff - 1) == 0);
+        // a group with almost no KL gets a coefficient near 0.01/α (it is penalised less)
+        var collapsed = kl.clone(); collapsed[.., 0] = 0;
+        Assert.True(KlBalancer.Coefficients(collapsed, alpha)[0].item<float>() < 1e-3);
+    }
+}

@@ -1,0 +1,137 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Workbench.Metrics;
+using Workbench.Nvae;
+using Workbench.Training;
+using static TorchSharp.torch;
+
+namespace Workbench.Tests.Nvae;
+
+public class NvaeModelTests
+{
+    static Tensor TinyImages(long n, int side = 8, int seed = 0) =>
+        randint(0, 256, new long[] { n, 1, side, side }, generator: new Generator((ulong)seed)).to(ScalarType.Byte);
+
+    [Fact]
+    public void HierarchyStartsAtTheSmallestScaleAndConditionsLaterGroupsOnEarlierOnes()
+    {
+        using var scope = NewDisposeScope();
+        var small = new Workbench.Nvae.Nvae(NvaeConfig.Small);
+        Assert.Equal(new[] { (20, 7, 7), (20, 7, 7), (20, 14, 14), (20, 14, 14) }, small.GroupShapes.ToArray());
+        Assert.Equal(new[] { 1.0, 1, 4, 4 }, small.BalanceAlpha);
+
+        Seeding.Set(1);
+        var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
+        model.eval();
+        using var _ = no_grad();
+        var (p1, z) = model.Generate(2);
+        Assert.Equal(new long[] { 2, 2, 2, 2 }, z[0].shape);  // z1 at 2×2 (8 / 2^2)
+        Assert.Equal(new long[] { 2, 2, 4, 4 }, z[1].shape);  // z2 at 4×4
+        // given all z, generation is deterministic; changing z1 alone changes the prior of z2 and the image
+        var (p2, _) = model.Generate(2, fixedZ: z);
+        Assert.True((p1 - p2).abs().max().item<float>() < 1e-5);
+        var (p3, z3) = model.Generate(2, fixedZ: new Tensor?[] { z[0] + 1, null });
+        Assert.True((p3 - p1).abs().max().item<float>() > 1e-4);
+        // temperature 0: z1 is the prior mean (0)
+        var (_, zc) = model.Generate(2, temperature: 0);
+        Assert.Equal(0, zc[0].abs().max().item<float>());
+        // the posterior of every group depends on x (bottom-up path)
+        var x = TinyImages(2);
+        Seeding.Set(3); var a = model.call(x);
+        Seeding.Set(3); var b = model.call(TinyImages(2, seed: 9));
+        Assert.True((a.Z[0] - b.Z[0]).abs().max().item<float>() > 1e-6 && (a.Z[1] - b.Z[1]).abs().max().item<float>() > 1e-6);
+        Assert.Equal(2, a.Kl.Length);
+    }
+
+    [Fact]
+    public void ImportanceWeightedBoundIsTighterThanTheElboAndEqualsItForOneSample()
+    {
+        using var scope = NewDisposeScope();
+        foreach (VaeModel model in new VaeModel[] { new Workbench.Nvae.Nvae(NvaeConfig.Tiny), new Vae(VaeConfig.Tiny) })
+        {
+            model.eval();
+            var x = TinyImages(4);
+            using var _ = no_grad();
+            // K = 1 with the same noise is the single-sample ELBO log p(x|z) + log p(z) − log q(z|x)
+            Seeding.Set(5); var single = model.call(x).LogWeight();
+            Seeding.Set(5); var iw1 = model.LogProb(x, 1);
+            Assert.True((single - iw1).abs().max().item<float>() < 1e-3);
+            // IW-K against the ELBO estimates from the same K samples (same noise: one sample per call)
+            Seeding.Set(6);
+            var elbos = stack(Enumerable.Range(0, 8).Select(_ => model.call(x).LogWeight()).ToArray());
+            Seeding.Set(6);
+            var iw = model.LogProb(x, 8, chunk: 1);
+            Assert.True((iw - elbos.mean(new long[] { 0 })).min().item<float>() >= -1e-4, $"{model.GetName()}: IW-8 below the ELBO");
+            Assert.True((iw - elbos.max(0).values).max().item<float>() <= 1e-4, "IW-K cannot exceed its best sample");
+        }
+        // NVAE (q far from p at init): IW-32 is above the closed-form-KL ELBO on average
+        var nv = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
+        nv.eval();
+        using (no_grad())
+        {
+            var x = TinyImages(4);
+            Seeding.Set(7);
+            var elbo = stack(Enumerable.Range(0, 4).Select(_ => nv.call(x).Elbo()).ToArray()).mean();
+            var iw32 = nv.LogProb(x, 32, chunk: 32).mean();
+            Assert.True(iw32.item<float>() > elbo.item<float>(), $"IW-32 {iw32.item<float>()} vs ELBO {elbo.item<float>()}");
+        }
+        // the bound itself: constant weights give the constant; logsumexp − log K
+        var lw = tensor(new float[,] { { 1, 2 }, { 1, 4 } });
+        var bound = ImportanceWeighted.Bound(lw);
+        Assert.Equal(1.0, bound[0].item<float>(), 5);
+        Assert.Equal(Math.Log((Math.E * Math.E + Math.Exp(4)) / 2), bound[1].item<float>(), 4);
+    }
+
+    [Fact]
+    public void TrainerStopsWithTheStepNumberOnNaN()
+    {
+        using var scope = NewDisposeScope();
+        Seeding.Set(2);
+        var model = new Vae(VaeConfig.Tiny);
+        var trainer = new NvaeTrainer(model, new NvaeTrainerConfig(Steps: 10, WarmupSteps: 2));
+        var x = TinyImages(4);
+        trainer.TrainStepOn(x);
+        trainer.TrainStepOn(x);
+        using (no_grad()) model.modules().OfType<Conv2d>().Last().weight!.fill_(double.NaN);
+        var ex = Assert.Throws<TrainingDivergedException>(() => trainer.TrainStepOn(x));
+        Assert.Equal(2, ex.Step);
+        Assert.Contains("kl_g0", trainer.Log.MetricNames);
+        Assert.Contains("au_g0", trainer.Log.MetricNames);
+    }
+
+    [Fact]
+    public void TrainingStepsDoNotLeakTensors()
+    {
+        using var outer = NewDisposeScope();
+        Seeding.Set(4);
+        var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
+        var trainer = new NvaeTrainer(model, new NvaeTrainerConfig(Steps: 40, WarmupSteps: 2));
+        var x = TinyImages(4);
+        for (int i = 0; i < 3; i++) trainer.TrainStepOn(x); // optimizer state is created on the first steps
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 20; i++) trainer.TrainStepOn(x);
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.Equal(before, after);
+        // and the loss went down on this one batch
+        var loss = trainer.Log.Series("loss").Values;
+        Assert.True(loss[^1] < loss[0]);
+    }
+
+    [Fact]
+    public void BatchNormReadjustmentReestimatesStatisticsFromSamples()
+    {
+        using var scope = NewDisposeScope();
+        Seeding.Set(8);
+        var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
+        var bn = model.modules().OfType<BatchNorm2d>().Last();
+        model.ReadjustBatchNorm(0.6, batches: 3, batchSize: 8);
+        Assert.False(model.training);
+        Assert.Equal(0.05, bn.momentum!.Value, 10);
+        Assert.Equal(3, bn.num_batches_tracked!.item<long>());
+        // running mean moved away from its reset value 0
+        Assert.True(bn.running_mean!.abs().max().item<float>() > 0);
+        var imgs = model.SampleImages(3, 0.6);
+        Assert.Equal(new long[] { 3, 1, 8, 8 }, imgs.shape);
+        Assert.Equal(ScalarType.Byte, imgs.dtype);
+    }
+}

@@ -1,0 +1,108 @@
+using TorchSharp;
+using Workbench.Data;
+using Workbench.StyleGan2;
+using Workbench.Training;
+using static TorchSharp.torch;
+
+namespace Workbench.Tests.StyleGan2;
+
+/// <summary>The trainer draws from libtorch's global generator, so these tests must not run beside others that do.</summary>
+[CollectionDefinition("StyleGan2 global RNG", DisableParallelization = true)]
+public class GlobalRngCollection { }
+
+[Collection("StyleGan2 global RNG")]
+public class TrainerTests
+{
+    static StyleGan2Config Tiny => ComponentTests.TinyConfig(8) with
+    {
+        R1Interval = 2, PathLengthInterval = 2, BatchSize = 4, MixingProbability = 0.9, R1Gamma = 1.0,
+    };
+
+    static ImageDataset RandomImages(int n = 16, int res = 8)
+    {
+        using var g = new torch.Generator(99);
+        return new ImageDataset("random", randint(0, 256, new long[] { n, 3, res, res }, generator: g).to(ScalarType.Byte));
+    }
+
+    static Dictionary<string, Tensor> Snapshot(nn.Module m) =>
+        m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+
+    [Fact]
+    public void ResumingFromACheckpointContinuesExactly()
+    {
+        using var data = RandomImages();
+        var cpu = torch.CPU;
+        // 2N steps straight through.
+        using var straight = new StyleGan2Trainer(Tiny, data, seed: 5, device: cpu);
+        for (int i = 0; i < 4; i++) straight.TrainStep();
+        // N steps, save, load into a fresh trainer, N steps.
+        var dir = Path.Combine(Path.GetTempPath(), "sg2-ckpt-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using (var first = new StyleGan2Trainer(Tiny, data, seed: 5, device: cpu))
+            {
+                for (int i = 0; i < 2; i++) first.TrainStep();
+                first.Save(dir);
+                first.TrainStep(); // wander off: must not matter
+            }
+            using var resumed = StyleGan2Trainer.Load(dir, data, cpu, expected: Tiny);
+            Assert.Equal(2, resumed.Step);
+            for (int i = 0; i < 2; i++) resumed.TrainStep();
+            Assert.Equal(straight.Step, resumed.Step);
+            Assert.Equal(straight.ImagesSeen, resumed.ImagesSeen);
+            Assert.Equal(straight.PathLength.Mean, resumed.PathLength.Mean);
+            foreach (var (a, b, name) in new[] { (straight.G, resumed.G, "G"), (straight.GEma, resumed.GEma, "G_ema") })
+                foreach (var (k, v) in Snapshot(a))
+                    Assert.True(v.equal(Snapshot(b)[k]).all().item<bool>(), $"{name}.{k} differs after resuming");
+            foreach (var (k, v) in Snapshot(straight.D))
+                Assert.True(v.equal(Snapshot(resumed.D)[k]).all().item<bool>(), $"D.{k} differs after resuming by {(v - Snapshot(resumed.D)[k]).abs().max().item<float>()}");
+            Assert.Equal(straight.Log.Series("loss_d").Values, resumed.Log.Series("loss_d").Values);
+            // A different config is refused with a clear message.
+            var ex = Assert.Throws<InvalidOperationException>(() => StyleGan2Trainer.Load(dir, data, cpu, expected: Tiny with { R1Gamma = 3 }));
+            Assert.Contains("config differs", ex.Message);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void TheLazyScheduleLogsRegularisersOnTheirIntervals()
+    {
+        using var data = RandomImages();
+        using var t = new StyleGan2Trainer(Tiny with { R1Interval = 3, PathLengthInterval = 2 }, data, seed: 1, device: torch.CPU);
+        t.Train(6);
+        Assert.Equal(new long[] { 1, 4 }, t.Log.Series("r1").Steps);          // iterations 0 and 3
+        Assert.Equal(new long[] { 1, 3, 5 }, t.Log.Series("pl_length").Steps); // iterations 0, 2, 4
+        Assert.Equal(6, t.Log.Series("loss_g").Values.Length);
+        Assert.All(t.Log.Series("d_real_std").Values, v => Assert.True(double.IsFinite(v)));
+        Assert.Equal(6 * 4 / 1000.0, t.Kimg, 9);
+        var grid = t.FixedSeedSamples(4);
+        Assert.Equal(ScalarType.Byte, grid.dtype);
+        Assert.Equal(new long[] { 4, 3, 8, 8 }, grid.shape);
+        Assert.True(grid.equal(t.FixedSeedSamples(4)).all().item<bool>());
+        // The EMA lags behind G (β > 0 after the ramp-up starts).
+        var gw = t.G.parameters().First();
+        var ew = t.GEma.parameters().First();
+        Assert.False(gw.equal(ew).all().item<bool>());
+    }
+
+    [Fact]
+    public void ADivergingRunStopsNamingTheStep()
+    {
+        using var data = RandomImages();
+        using var t = new StyleGan2Trainer(Tiny, data, seed: 2, device: torch.CPU);
+        t.Train(2);
+        using (no_grad()) t.G.Synthesis.parameters().First().fill_(double.NaN);
+        var ex = Assert.Throws<TrainingDivergedException>(() => t.Train(5));
+        Assert.Equal(2, ex.Step);
+        Assert.Contains("step 2", ex.Message);
+        Assert.Equal(2, t.Step);
+    }
+
+    [Fact]
+    public void AMismatchedDatasetIsRefusedWithItsShape()
+    {
+        using var data = RandomImages(res: 16);
+        var ex = Assert.Throws<ArgumentException>(() => new StyleGan2Trainer(Tiny, data, device: torch.CPU));
+        Assert.Contains("3x16x16", ex.Message);
+    }
+}
