@@ -14,6 +14,26 @@ public sealed class UsageException(string message) : Exception(message);
 /// </summary>
 public static class ConfigBinder
 {
+    /// <summary>
+    /// Applies each assignment to whichever of the run's two records (model first, then training) has that key;
+    /// a key that neither has is an error listing both records' settings.
+    /// </summary>
+    public static Families.RunConfig Apply(Families.RunConfig config, IEnumerable<string> assignments)
+    {
+        object model = config.Model, training = config.Training;
+        foreach (var a in assignments)
+        {
+            var key = a.Split('=', 2)[0].Trim();
+            if (Settable(model.GetType()).ContainsKey(key)) model = Apply(model, new[] { a });
+            else if (Settable(training.GetType()).ContainsKey(key)) training = Apply(training, new[] { a });
+            else if (!a.Contains('=')) model = Apply(model, new[] { a }); // the usual "expected Key=Value" error
+            else
+                throw new UsageException($"--set: no setting '{key}'. Model settings ({model.GetType().Name}):\n  " + Describe(model) +
+                                         $"\nTraining settings ({training.GetType().Name}):\n  " + Describe(training));
+        }
+        return new Families.RunConfig(model, training);
+    }
+
     public static T Apply<T>(T config, IEnumerable<string> assignments) where T : class =>
         (T)Apply((object)config, assignments);
 

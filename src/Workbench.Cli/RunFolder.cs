@@ -18,13 +18,22 @@ public sealed record RunInfo(string Model, string Data, int Batch, long Seed, lo
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
     };
 
-    /// <summary>The config as JSON in the same form the library's checkpoints use (enums by name).</summary>
-    public static JsonNode ConfigJson(object config) =>
-        JsonSerializer.SerializeToNode(config, config.GetType(), new JsonSerializerOptions { Converters = { new JsonStringEnumConverter() } })!;
+    /// <summary>The configs as JSON (<c>{"model": …, "training": …}</c>), in the form the library's checkpoints use.</summary>
+    public static JsonNode ConfigJson(Families.RunConfig config) => new JsonObject
+    {
+        ["model"] = JsonSerializer.SerializeToNode(config.Model, config.Model.GetType(), Workbench.Training.Checkpoint.JsonOptions),
+        ["training"] = JsonSerializer.SerializeToNode(config.Training, config.Training.GetType(), Workbench.Training.Checkpoint.JsonOptions),
+    };
 
-    public object ConfigAs(Type type) =>
-        Config.Deserialize(type, new JsonSerializerOptions { Converters = { new JsonStringEnumConverter() } })
-        ?? throw new InvalidDataException($"run.json: config is empty");
+    /// <summary>The recorded configs as the family's record types.</summary>
+    public Families.RunConfig ConfigFor(Families.IModelFamily family)
+    {
+        object Read(string key, Type type) =>
+            (Config[key] ?? throw new InvalidDataException($"run.json: config.{key} is missing"))
+            .Deserialize(type, Workbench.Training.Checkpoint.JsonOptions)
+            ?? throw new InvalidDataException($"run.json: config.{key} is empty");
+        return new Families.RunConfig(Read("model", family.ModelConfigType), Read("training", family.TrainingConfigType));
+    }
 }
 
 public static class RunFolder

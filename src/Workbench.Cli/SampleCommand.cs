@@ -70,29 +70,22 @@ sealed class LoadedRun : IDisposable
     public required RunInfo Info { get; init; }
     public required ITrainer Trainer { get; init; }
     public required long Step { get; init; }
-    ImageDataset? _shape;
-    ImageDataset? Shape { init => _shape = value; }
 
     public static LoadedRun Open(string runOrCheckpoint)
     {
         var (run, ck) = RunFolder.Resolve(runOrCheckpoint);
         var info = RunFolder.ReadInfo(run);
         var family = FamilyRegistry.Get(info.Model);
-        var shape = Datasets.Load(info.Data, train: false).Take(info.Batch);
-        var trainer = family.CreateTrainer(info.ConfigAs(family.ConfigType), shape, new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default));
+        var trainer = family.CreateTrainer(info.ConfigFor(family), new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default));
         var meta = trainer.Load(ck, restoreRng: false);
         if (meta.Metadata.TryGetValue("model", out var m) && !m.Equals(info.Model, StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"{ck} is a '{m}' checkpoint but {RunFolder.InfoPath(run)} says '{info.Model}'.");
         return new LoadedRun
         {
-            Run = run, Info = info, Trainer = trainer, Shape = shape,
+            Run = run, Info = info, Trainer = trainer,
             Step = meta.Step,
         };
     }
 
-    public void Dispose()
-    {
-        Trainer.Dispose();
-        _shape?.Dispose();
-    }
+    public void Dispose() => Trainer.Dispose();
 }

@@ -55,13 +55,13 @@ public static class TrainCommand
                 run = p.GetValue(output) ?? Path.Combine("runs", $"{family.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
                 if (File.Exists(RunFolder.LastCheckpoint(run)))
                     throw new UsageException($"{run} already holds a run: continue it with --resume {run}, or choose another --out.");
-                long total = p.GetValue(steps) ?? 3000;
-                info = new RunInfo(family.Name, dataName, p.GetValue(batch), p.GetValue(seed), total, p.GetValue(preset)!, RunInfo.ConfigJson(config));
-                if (p.GetValue(epochs) is double ep)
-                {
-                    using var probe = Datasets.Load(dataName, train: true);
-                    info = info with { Steps = (long)Math.Ceiling(ep * (probe.Count / info.Batch)) };
-                }
+                int batchSize = p.GetValue(batch);
+                if (batchSize < 1) throw new UsageException("--batch must be at least 1.");
+                using var probe = Datasets.Load(dataName, train: true);
+                long total = p.GetValue(epochs) is double ep ? (long)Math.Ceiling(ep * (probe.Count / batchSize)) : p.GetValue(steps) ?? 3000;
+                if (total < 1) throw new UsageException("--steps (or --epochs) must give at least one step.");
+                config = family.Resolve(config, probe, total, batchSize);
+                info = new RunInfo(family.Name, dataName, batchSize, p.GetValue(seed), total, p.GetValue(preset)!, RunInfo.ConfigJson(config));
                 RunFolder.WriteInfo(run, info);
             }
             return Train(run, info, p.GetValue(every), p.GetValue(sampleEvery), p.GetValue(evalLimit));
@@ -72,11 +72,11 @@ public static class TrainCommand
     static int Train(string run, RunInfo info, long checkpointEvery, long sampleEvery, long? evalLimit)
     {
         var family = FamilyRegistry.Get(info.Model);
-        var config = info.ConfigAs(family.ConfigType);
+        var config = info.ConfigFor(family);
         Seeding.Set(info.Seed);
         using var train = Datasets.Load(info.Data, train: true);
         using var test = Datasets.Load(info.Data, train: false);
-        using var trainer = family.CreateTrainer(config, train, new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default));
+        using var trainer = family.CreateTrainer(config, new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default));
         var loader = new BatchLoader(train, info.Batch, shuffle: true, seed: info.Seed);
         var log = new TrainingLog();
         long start = 0;

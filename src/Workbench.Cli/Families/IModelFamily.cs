@@ -16,15 +16,25 @@ public interface IModelFamily
     /// <summary>The dataset used when --data is not given.</summary>
     string DefaultData { get; }
 
-    /// <summary>The config record for a preset ("small" or "paper").</summary>
-    object Preset(string preset);
+    /// <summary>The model and training config records for a preset ("small" or "paper").</summary>
+    RunConfig Preset(string preset);
 
-    /// <summary>The config record type (to read a run's config.json back).</summary>
-    Type ConfigType { get; }
+    /// <summary>The two record types (to read a run's run.json back).</summary>
+    Type ModelConfigType { get; }
+    Type TrainingConfigType { get; }
 
-    /// <summary>A trainer for <paramref name="config"/> on data shaped like <paramref name="train"/>.</summary>
-    ITrainer CreateTrainer(object config, ImageDataset train, TrainerOptions options);
+    /// <summary>
+    /// The config actually trained: the model fitted to the data's shape (channels, size) and the training schedule
+    /// to the run's length and batch. This is what run.json records.
+    /// </summary>
+    RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch);
+
+    /// <summary>A trainer for a resolved config.</summary>
+    ITrainer CreateTrainer(RunConfig config, TrainerOptions options);
 }
+
+/// <summary>A family's two config records: the model's and the training's; <c>--set</c> reaches both.</summary>
+public sealed record RunConfig(object Model, object Training);
 
 /// <summary>Options every family's trainer takes from the command line.</summary>
 public sealed record TrainerOptions(int Batch, long TotalSteps, long Seed, Device Device);

@@ -23,7 +23,11 @@ public sealed class NvaeTrainer
 
     public NvaeTrainerConfig Config { get; }
     public TrainingLog Log { get; }
-    public long Step { get; private set; }
+    /// <summary>Optimizer steps taken so far (set it when resuming from a checkpoint).</summary>
+    public long Step { get; set; }
+
+    /// <summary>The Adamax optimizer (for checkpoints: its state resumes with the run).</summary>
+    public optim.Optimizer Optimizer => optimizer;
 
     public NvaeTrainer(VaeModel model, NvaeTrainerConfig? config = null, TrainingLog? log = null)
     {
