@@ -76,7 +76,7 @@ sealed class LoadedRun : IDisposable
         var (run, ck) = RunFolder.Resolve(runOrCheckpoint);
         var info = RunFolder.ReadInfo(run);
         var family = FamilyRegistry.Get(info.Model);
-        var trainer = family.CreateTrainer(info.ConfigFor(family), new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default));
+        var trainer = family.CreateTrainer(info.ConfigFor(family), new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default, info.Shape));
         var meta = trainer.Load(ck, restoreRng: false);
         if (meta.Metadata.TryGetValue("model", out var m) && !m.Equals(info.Model, StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"{ck} is a '{m}' checkpoint but {RunFolder.InfoPath(run)} says '{info.Model}'.");

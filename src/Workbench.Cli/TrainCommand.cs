@@ -61,7 +61,7 @@ public static class TrainCommand
                 long total = p.GetValue(epochs) is double ep ? (long)Math.Ceiling(ep * (probe.Count / batchSize)) : p.GetValue(steps) ?? 3000;
                 if (total < 1) throw new UsageException("--steps (or --epochs) must give at least one step.");
                 config = family.Resolve(config, probe, total, batchSize);
-                info = new RunInfo(family.Name, dataName, batchSize, p.GetValue(seed), total, p.GetValue(preset)!, RunInfo.ConfigJson(config));
+                info = new RunInfo(family.Name, dataName, new[] { probe.Channels, probe.Height, probe.Width }, batchSize, p.GetValue(seed), total, p.GetValue(preset)!, RunInfo.ConfigJson(config));
                 RunFolder.WriteInfo(run, info);
             }
             return Train(run, info, p.GetValue(every), p.GetValue(sampleEvery), p.GetValue(evalLimit));
@@ -76,7 +76,7 @@ public static class TrainCommand
         Seeding.Set(info.Seed);
         using var train = Datasets.Load(info.Data, train: true);
         using var test = Datasets.Load(info.Data, train: false);
-        using var trainer = family.CreateTrainer(config, new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default));
+        using var trainer = family.CreateTrainer(config, new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default, info.Shape));
         var loader = new BatchLoader(train, info.Batch, shuffle: true, seed: info.Seed);
         var log = new TrainingLog();
         long start = 0;

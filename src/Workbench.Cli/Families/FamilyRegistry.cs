@@ -3,7 +3,11 @@ namespace Workbench.Cli.Families;
 /// <summary>The model families the command line knows, by name.</summary>
 public static class FamilyRegistry
 {
-    static readonly IModelFamily[] All = { new NvaeFamily(hierarchical: true), new NvaeFamily(hierarchical: false) };
+    static readonly IModelFamily[] All =
+    {
+        new GlowFamily("glow"), new GlowFamily("realnvp"), new GlowFamily("nice"),
+        new NvaeFamily(hierarchical: true), new NvaeFamily(hierarchical: false),
+    };
 
     public static IEnumerable<string> Names => All.Select(f => f.Name);
 

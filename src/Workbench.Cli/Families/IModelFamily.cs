@@ -37,7 +37,8 @@ public interface IModelFamily
 public sealed record RunConfig(object Model, object Training);
 
 /// <summary>Options every family's trainer takes from the command line.</summary>
-public sealed record TrainerOptions(int Batch, long TotalSteps, long Seed, Device Device);
+/// <param name="Shape">the images' [C, H, W], as recorded in run.json.</param>
+public sealed record TrainerOptions(int Batch, long TotalSteps, long Seed, Device Device, long[] Shape);
 
 /// <summary>A family's training state, driven one step at a time by <c>workbench train</c>.</summary>
 public interface ITrainer : IDisposable

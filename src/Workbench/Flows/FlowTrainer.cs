@@ -17,18 +17,23 @@ namespace Workbench.Flows;
 public sealed class FlowTrainer : IDisposable
 {
     readonly Glow _model;
-    readonly ImageDataset _train;
+    readonly ImageDataset? _train;
     readonly ImageDataset? _test;
-    readonly BatchLoader _loader;
+    readonly BatchLoader? _loader;
     readonly optim.Optimizer _optimizer;
     readonly List<Parameter> _params;
     readonly PolyakAverage? _ema;
     double _bpdSum;
     int _bpdCount;
 
-    public FlowTrainer(Glow model, ImageDataset train, ImageDataset? test, FlowTrainConfig config)
+    /// <param name="model">the Glow to train (its device is the trainer's).</param>
+    /// <param name="test">held-out data for <see cref="Run"/>'s evaluations (optional).</param>
+    /// <param name="config">the training settings.</param>
+    /// <param name="train">the training set; null when the caller feeds every batch through <see cref="TrainStepOn"/>
+    /// (the command line does, with its own resumable loader).</param>
+    public FlowTrainer(Glow model, ImageDataset? train, ImageDataset? test, FlowTrainConfig config)
     {
-        if (train.Channels != model.Channels || train.Height != model.Height || train.Width != model.Width)
+        if (train is not null && (train.Channels != model.Channels || train.Height != model.Height || train.Width != model.Width))
             throw new ArgumentException(
                 $"FlowTrainer: {train.Name} images are {train.Channels}x{train.Height}x{train.Width}, the model expects " +
                 $"{model.Channels}x{model.Height}x{model.Width}");
@@ -37,7 +42,7 @@ public sealed class FlowTrainer : IDisposable
         _test = test;
         Config = config;
         var device = model.parameters().First().device;
-        _loader = new BatchLoader(train, config.BatchSize, shuffle: true, seed: config.Seed, device: device);
+        _loader = train is null ? null : new BatchLoader(train, config.BatchSize, shuffle: true, seed: config.Seed, device: device);
         _params = model.parameters().Where(p => p.requires_grad).ToList();
         _optimizer = config.Optimizer switch
         {
@@ -52,14 +57,20 @@ public sealed class FlowTrainer : IDisposable
     public TrainingLog Log { get; } = new();
 
     /// <summary>Optimizer steps taken so far.</summary>
-    public long Step { get; private set; }
+    public long Step { get; set; }
+
+    /// <summary>The optimizer (for checkpoints: its state resumes with the run).</summary>
+    public optim.Optimizer Optimizer => _optimizer;
 
     /// <summary>The learning rate at a step: linear warm-up, then constant.</summary>
     public double LearningRateAt(long step) =>
         Config.WarmupSteps <= 0 ? Config.LearningRate : Config.LearningRate * Math.Min(1.0, (step + 1) / (double)Config.WarmupSteps);
 
-    /// <summary>One optimizer step on the next batch; returns its train bits/dim.</summary>
-    public double TrainStep()
+    /// <summary>One optimizer step on the next batch of the trainer's own loader; returns its train bits/dim.</summary>
+    public double TrainStep() => TrainStepOn(null);
+
+    /// <summary>One optimizer step on a given uint8 batch [B, C, H, W] (null: the trainer's next batch).</summary>
+    public double TrainStepOn(Tensor? images)
     {
         double lr = LearningRateAt(Step);
         foreach (var g in _optimizer.ParamGroups) g.LearningRate = lr;
@@ -68,8 +79,7 @@ public sealed class FlowTrainer : IDisposable
         double bpd = double.NaN;
         Training.TrainStep.Run(_optimizer, _params, () =>
         {
-            var batch = _loader.Next();
-            var x = Preprocess.ToFlowInput(batch.Images, _model.Config.NBits, dequantize: true).to(_params[0].dtype);
+            var x = Preprocess.ToFlowInput(images ?? (_loader ?? throw new InvalidOperationException("FlowTrainer was built without a training set: pass the batch")).Next().Images, _model.Config.NBits, dequantize: true).to(_params[0].dtype);
             var loss = _model.BitsPerDim(x).mean();
             bpd = loss.item<float>();
             if (double.IsFinite(bpd) && bpd > Config.DivergenceBpd)

@@ -7,6 +7,9 @@ using static TorchSharp.torch;
 
 namespace Workbench.Tests.Nvae;
 
+// These tests replay seeded draws of the global generator (Seeding.Set … Seeding.Set), so no other test may draw
+// from it meanwhile.
+[Collection(Workbench.Tests.Training.GlobalRngCollection.Name)]
 public class NvaeModelTests
 {
     static Tensor TinyImages(long n, int side = 8, int seed = 0) =>

@@ -1,0 +1,35 @@
+using System.Text.Json;
+
+namespace Workbench.Tests.Cli;
+
+[Collection(CliCollection.Name)]
+public class GlowCliTests
+{
+    [Fact]
+    public void GlowTrainsResumesSamplesAndEvaluatesInProcess()
+    {
+        if (Workbench.Data.DatasetResolver.TryLocate("fashion-mnist", new[] { "train-images-idx3-ubyte" }) is null) return;
+        var run = Path.Combine(Directory.CreateTempSubdirectory("wb-glow").FullName, "run");
+        var tiny = new[] { "--set", "Levels=2", "--set", "StepsPerLevel=1", "--set", "HiddenChannels=8", "--batch", "8",
+            "--sample-every", "0", "--eval-limit", "32", "--out", run };
+        var a = CliTestHost.Run(new[] { "train", "glow", "--steps", "3" }.Concat(tiny).ToArray());
+        Assert.True(a.Code == 0, a.Err);
+        using (var j = JsonDocument.Parse(a.Out.Trim().Split('\n')[^1]))
+        {
+            Assert.Equal("glow", j.RootElement.GetProperty("model").GetString());
+            Assert.InRange(j.RootElement.GetProperty("test_bpd").GetDouble(), 1, 16);
+        }
+        var again = CliTestHost.Run(new[] { "train", "glow", "--steps", "3" }.Concat(tiny).ToArray());
+        Assert.Equal(2, again.Code); // refuses to overwrite a run
+        Assert.Contains("--resume", again.Err);
+        var b = CliTestHost.Run("train", "--resume", run, "--steps", "5", "--eval-limit", "32");
+        Assert.True(b.Code == 0, b.Err);
+        Assert.Contains("resuming", b.Err);
+        var png = Path.Combine(run, "grid.png");
+        var s = CliTestHost.Run("sample", run, "--n", "4", "--temperature", "0.7", "--out", png);
+        Assert.True(s.Code == 0, s.Err);
+        Assert.True(File.Exists(png));
+        var bad = CliTestHost.Run("sample", run, "--temperature", "0.7", "--psi", "0.5");
+        Assert.Equal(2, bad.Code);
+    }
+}
