@@ -142,6 +142,8 @@ public static class CarriedPackages
         ["Plotly.NET.Interactive"] = ("Plotly.NET", ["Plotly.NET", "FSharp.Core", "DynamicObj", "Giraffe.ViewEngine"]),
         ["Microsoft.Data.Analysis"] = ("Microsoft.Data.Analysis", ["Microsoft.Data.Analysis", "Microsoft.ML.DataView", "Apache.Arrow"]),
         ["SkiaSharp"] = ("SkiaSharp", ["SkiaSharp"]),
+        // Native libSkiaSharp only (no managed assembly): the runner ships it with the library.
+        ["SkiaSharp.NativeAssets.Linux.NoDependencies"] = ("SkiaSharp.NativeAssets.Linux.NoDependencies", []),
     };
 
     static readonly Lazy<Dictionary<string, string>> Versions = new(() =>
