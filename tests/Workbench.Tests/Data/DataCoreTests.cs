@@ -6,7 +6,8 @@ namespace Workbench.Tests.Data;
 
 public class DataCoreTests
 {
-    static byte[] IdxBytes(byte[] data, params int[] shape)
+    /// <summary>An IDX file of unsigned bytes with the given shape (big-endian header), for tests.</summary>
+    internal static byte[] IdxBytes(byte[] data, params int[] shape)
     {
         var ms = new MemoryStream();
         ms.Write(new byte[] { 0, 0, 0x08, (byte)shape.Length });

@@ -190,20 +190,11 @@ public class DownloadTests
         return ms.ToArray();
     }
 
-    static byte[] IdxBytes(byte[] data, params int[] shape)
-    {
-        var ms = new MemoryStream();
-        ms.Write(new byte[] { 0, 0, 0x08, (byte)shape.Length });
-        foreach (var d in shape) ms.Write(new[] { (byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d });
-        ms.Write(data);
-        return ms.ToArray();
-    }
-
     [Fact]
     public void ResolverDownloadsAKnownDatasetAsItsLastStepTryingMirrorsInOrder()
     {
-        var images = Gzip(IdxBytes(RandomBytes(3 * 4 * 4, 4), 3, 4, 4));
-        var labels = Gzip(IdxBytes(new byte[] { 1, 2, 3 }, 3));
+        var images = Gzip(DataCoreTests.IdxBytes(RandomBytes(3 * 4 * 4, 4), 3, 4, 4));
+        var labels = Gzip(DataCoreTests.IdxBytes(new byte[] { 1, 2, 3 }, 3));
         using var server = new LoopbackServer(new() { ["/ok/t10k-images-idx3-ubyte.gz"] = images, ["/ok/t10k-labels-idx1-ubyte.gz"] = labels });
         var name = "wb-download-test-" + Guid.NewGuid().ToString("N");
         DatasetDownloader.Register(new DatasetSource(name, new[] { server.BaseUrl + "gone/", server.BaseUrl + "ok/" },
