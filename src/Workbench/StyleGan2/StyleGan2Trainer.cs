@@ -1,4 +1,3 @@
-using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
 using Workbench.Data;
@@ -209,33 +208,28 @@ public sealed class StyleGan2Trainer : IDisposable
 
     // ---------------------------------------------------------------- checkpoints
 
-    private sealed record Meta(string Format, StyleGan2Config Config, long Step, long ImagesSeen, long LoaderPosition,
-        double PathLengthMean, long Seed, string RngState, double ElapsedSeconds);
+    /// <summary>The training log written beside a checkpoint: <c>run.safetensors</c> → <c>run.log.csv</c>.</summary>
+    public static string LogPathFor(string checkpoint) => Path.ChangeExtension(checkpoint, null) + ".log.csv";
 
-    private const string FormatName = "workbench-stylegan2-checkpoint-v1";
+    IReadOnlyDictionary<string, nn.Module> Modules => new Dictionary<string, nn.Module> { ["G"] = G, ["D"] = D, ["G_ema"] = GEma };
+    IReadOnlyDictionary<string, optim.Optimizer> Optimizers => new Dictionary<string, optim.Optimizer> { ["G"] = GOpt, ["D"] = DOpt };
 
     /// <summary>
-    /// Writes G, D, G_ema, both optimizers, and the run state (step, images, data position, path-length mean, RNG)
-    /// to the folder <paramref name="path"/>, atomically (a temporary folder renamed at the end), plus the log as CSV.
+    /// Writes G, D, G_ema, both optimizers, the config and the run state (step, images seen, data position,
+    /// path-length mean, seed, libtorch's CPU generator) to one safetensors checkpoint (<see cref="Checkpoint.SaveModules"/>,
+    /// atomic), and the training log beside it (<see cref="LogPathFor"/>).
     /// </summary>
     public void Save(string path)
     {
-        var full = Path.GetFullPath(path);
-        var tmp = full + ".tmp-" + Environment.ProcessId;
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        G.save(Path.Combine(tmp, "G.bin"));
-        D.save(Path.Combine(tmp, "D.bin"));
-        GEma.save(Path.Combine(tmp, "G_ema.bin"));
-        GOpt.save_state_dict(Path.Combine(tmp, "G_opt.bin"));
-        DOpt.save_state_dict(Path.Combine(tmp, "D_opt.bin"));
-        Log.SaveCsv(Path.Combine(tmp, "log.csv"));
-        using var rng = torch.random.get_rng_state();
-        var meta = new Meta(FormatName, Config, Step, ImagesSeen, _loader.Position, PathLength.Mean, Seed,
-            Convert.ToBase64String(rng.data<byte>().ToArray()), Log.ElapsedSeconds);
-        File.WriteAllText(Path.Combine(tmp, "meta.json"), JsonSerializer.Serialize(meta, new JsonSerializerOptions { WriteIndented = true }));
-        if (Directory.Exists(full)) Directory.Delete(full, true);
-        Directory.Move(tmp, full);
+        Log.SaveCsv(LogPathFor(path));
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        Checkpoint.SaveModules(path, Modules, Optimizers, Config, Step, new Dictionary<string, string>
+        {
+            ["images_seen"] = ImagesSeen.ToString(inv),
+            ["loader_position"] = _loader.Position.ToString(inv),
+            ["path_length_mean"] = PathLength.Mean.ToString("R", inv),
+            ["seed"] = Seed.ToString(inv),
+        }, saveRngState: true);
     }
 
     /// <summary>
@@ -244,27 +238,20 @@ public sealed class StyleGan2Trainer : IDisposable
     /// </summary>
     public static StyleGan2Trainer Load(string path, ImageDataset data, Device? device = null, StyleGan2Config? expected = null)
     {
-        var metaPath = Path.Combine(path, "meta.json");
-        if (!File.Exists(metaPath)) throw new FileNotFoundException($"{path}: not a StyleGAN2 checkpoint (no meta.json)", metaPath);
-        var meta = JsonSerializer.Deserialize<Meta>(File.ReadAllText(metaPath))
-                   ?? throw new InvalidDataException($"{metaPath}: unreadable");
-        if (meta.Format != FormatName) throw new InvalidDataException($"{metaPath}: format '{meta.Format}', expected '{FormatName}'");
-        if (expected is not null && expected != meta.Config)
-            throw new InvalidOperationException($"{path}: the checkpoint's config differs from the expected one:\n  saved:    {meta.Config}\n  expected: {expected}");
-        var t = new StyleGan2Trainer(meta.Config, data, meta.Seed, device);
-        t.G.load(Path.Combine(path, "G.bin"));
-        t.D.load(Path.Combine(path, "D.bin"));
-        t.GEma.load(Path.Combine(path, "G_ema.bin"));
-        t.GOpt.load_state_dict(Path.Combine(path, "G_opt.bin"));
-        t.DOpt.load_state_dict(Path.Combine(path, "D_opt.bin"));
-        t.Step = meta.Step;
-        t.ImagesSeen = meta.ImagesSeen;
-        t._loader.Position = meta.LoaderPosition;
-        t.PathLength.Mean = meta.PathLengthMean;
-        var logPath = Path.Combine(path, "log.csv");
-        if (File.Exists(logPath)) t.Log = TrainingLog.LoadCsv(logPath);
-        using var rng = tensor(Convert.FromBase64String(meta.RngState), ScalarType.Byte);
-        torch.random.set_rng_state(rng);
+        var info = Checkpoint.ReadInfo(path);
+        var config = info.Config<StyleGan2Config>();
+        if (expected is not null && expected != config)
+            throw new InvalidOperationException($"{path}: the checkpoint's config differs from the expected one:\n  saved:    {config}\n  expected: {expected}");
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string Meta(string key) => info.Metadata.TryGetValue(key, out var v) ? v
+            : throw new InvalidDataException($"{path}: not a StyleGAN2 trainer checkpoint ('{key}' is missing)");
+        var t = new StyleGan2Trainer(config, data, long.Parse(Meta("seed"), inv), device);
+        Checkpoint.LoadModules(path, t.Modules, t.Optimizers, config, restoreRngState: true);
+        t.Step = info.Step;
+        t.ImagesSeen = long.Parse(Meta("images_seen"), inv);
+        t._loader.Position = long.Parse(Meta("loader_position"), inv);
+        t.PathLength.Mean = double.Parse(Meta("path_length_mean"), inv);
+        if (File.Exists(LogPathFor(path))) t.Log = TrainingLog.LoadCsv(LogPathFor(path));
         return t;
     }
 

@@ -36,7 +36,7 @@ public class TrainerTests
         using var straight = new StyleGan2Trainer(Tiny, data, seed: 5, device: cpu);
         for (int i = 0; i < 4; i++) straight.TrainStep();
         // N steps, save, load into a fresh trainer, N steps.
-        var dir = Path.Combine(Path.GetTempPath(), "sg2-ckpt-" + Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(Path.GetTempPath(), "sg2-ckpt-" + Guid.NewGuid().ToString("N") + ".safetensors");
         try
         {
             using (var first = new StyleGan2Trainer(Tiny, data, seed: 5, device: cpu))
@@ -61,7 +61,7 @@ public class TrainerTests
             var ex = Assert.Throws<InvalidOperationException>(() => StyleGan2Trainer.Load(dir, data, cpu, expected: Tiny with { R1Gamma = 3 }));
             Assert.Contains("config differs", ex.Message);
         }
-        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+        finally { File.Delete(dir); File.Delete(StyleGan2Trainer.LogPathFor(dir)); }
     }
 
     [Fact]
