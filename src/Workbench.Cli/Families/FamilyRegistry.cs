@@ -6,7 +6,7 @@ public static class FamilyRegistry
     static readonly IModelFamily[] All =
     {
         new GlowFamily("glow"), new GlowFamily("realnvp"), new GlowFamily("nice"),
-        new NvaeFamily(hierarchical: true), new NvaeFamily(hierarchical: false),
+        new NvaeFamily(hierarchical: true), new NvaeFamily(hierarchical: false), new StyleGan2Family(),
     };
 
     public static IEnumerable<string> Names => All.Select(f => f.Name);

@@ -22,14 +22,19 @@ public sealed record StyleGan2StepStats(long Step, double LossG, double LossD, d
 /// </summary>
 public sealed class StyleGan2Trainer : IDisposable
 {
-    private readonly BatchLoader _loader;
+    private readonly BatchLoader? _loader;
     private readonly Device _device;
     private readonly Ema _ema;
 
-    public StyleGan2Trainer(StyleGan2Config config, ImageDataset data, long seed = 0, Device? device = null)
+    /// <param name="config">the model and training settings.</param>
+    /// <param name="seed">seeds the weights, latents and data order.</param>
+    /// <param name="device">where the networks live (default: <see cref="Devices.Default"/>).</param>
+    /// <param name="data">the training images; null when the caller passes every real batch to <see cref="TrainStep"/>
+    /// (the command line does, with its own resumable loader).</param>
+    public StyleGan2Trainer(StyleGan2Config config, ImageDataset? data, long seed = 0, Device? device = null)
     {
         config.Validate();
-        if (data.Channels != config.ImageChannels || data.Height != config.Resolution || data.Width != config.Resolution)
+        if (data is not null && (data.Channels != config.ImageChannels || data.Height != config.Resolution || data.Width != config.Resolution))
             throw new ArgumentException(
                 $"StyleGan2Trainer: dataset {data.Name} has images {data.Channels}x{data.Height}x{data.Width}, but the config wants " +
                 $"{config.ImageChannels}x{config.Resolution}x{config.Resolution} (set StyleGan2Config.Resolution / ImageChannels).");
@@ -47,7 +52,7 @@ public sealed class StyleGan2Trainer : IDisposable
         GOpt = LazyRegularization.Adam(G.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.PathLengthInterval, config.AdamEpsilon);
         DOpt = LazyRegularization.Adam(D.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.R1Interval, config.AdamEpsilon);
         PathLength = new PathLengthRegularizer(config.PathLengthWeight, config.PathLengthDecay);
-        _loader = new BatchLoader(data, config.BatchSize, shuffle: true, seed: seed, device: _device);
+        _loader = data is null ? null : new BatchLoader(data, config.BatchSize, shuffle: true, seed: seed, device: _device);
     }
 
     public StyleGan2Config Config { get; }
@@ -102,7 +107,8 @@ public sealed class StyleGan2Trainer : IDisposable
     }
 
     /// <summary>One iteration: G step (+ path length), EMA, D step (+ R1). Logs one row.</summary>
-    public StyleGan2StepStats TrainStep()
+    /// <param name="realImages">uint8 reals [B, C, R, R] for the D step (null: the trainer's own next batch).</param>
+    public StyleGan2StepStats TrainStep(Tensor? realImages = null)
     {
         using var scope = NewDisposeScope();
         G.train(); D.train();
@@ -141,8 +147,8 @@ public sealed class StyleGan2Trainer : IDisposable
         _ema.Update(beta);
 
         // --- Discriminator: non-saturating loss on reals and (fixed) fakes.
-        var batch = _loader.Next();
-        var reals = Preprocess.ToSigned(batch.Images);
+        var reals = Preprocess.ToSigned(realImages
+            ?? (_loader ?? throw new InvalidOperationException("StyleGan2Trainer was built without data: pass the real batch")).Next().Images);
         Tensor fakes;
         using (no_grad()) fakes = G.Synthesize(MixedWs(b, updateWAvg: false));
         DOpt.zero_grad();
@@ -219,24 +225,29 @@ public sealed class StyleGan2Trainer : IDisposable
     /// path-length mean, seed, libtorch's CPU generator) to one safetensors checkpoint (<see cref="Checkpoint.SaveModules"/>,
     /// atomic), and the training log beside it (<see cref="LogPathFor"/>).
     /// </summary>
-    public void Save(string path)
+    /// <param name="path">the checkpoint file.</param>
+    /// <param name="extra">more metadata entries (the command line's own data position, say).</param>
+    public void Save(string path, IReadOnlyDictionary<string, string>? extra = null)
     {
         Log.SaveCsv(LogPathFor(path));
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        Checkpoint.SaveModules(path, Modules, Optimizers, Config, Step, new Dictionary<string, string>
+        var meta = new Dictionary<string, string>
         {
             ["images_seen"] = ImagesSeen.ToString(inv),
-            ["loader_position"] = _loader.Position.ToString(inv),
             ["path_length_mean"] = PathLength.Mean.ToString("R", inv),
             ["seed"] = Seed.ToString(inv),
-        }, saveRngState: true);
+        };
+        if (_loader is not null) meta["loader_position"] = _loader.Position.ToString(inv);
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>())
+            if (!meta.TryAdd(k, v)) throw new ArgumentException($"StyleGan2Trainer.Save: metadata key '{k}' is the trainer's own", nameof(extra));
+        Checkpoint.SaveModules(path, Modules, Optimizers, Config, Step, meta, saveRngState: true);
     }
 
     /// <summary>
     /// Restores a trainer saved by <see cref="Save"/> onto <paramref name="data"/> (the same dataset) and continues
     /// exactly where it stopped. A config that differs from <paramref name="expected"/> (when given) is refused.
     /// </summary>
-    public static StyleGan2Trainer Load(string path, ImageDataset data, Device? device = null, StyleGan2Config? expected = null)
+    public static StyleGan2Trainer Load(string path, ImageDataset? data, Device? device = null, StyleGan2Config? expected = null)
     {
         var info = Checkpoint.ReadInfo(path);
         var config = info.Config<StyleGan2Config>();
@@ -249,7 +260,7 @@ public sealed class StyleGan2Trainer : IDisposable
         Checkpoint.LoadModules(path, t.Modules, t.Optimizers, config, restoreRngState: true);
         t.Step = info.Step;
         t.ImagesSeen = long.Parse(Meta("images_seen"), inv);
-        t._loader.Position = long.Parse(Meta("loader_position"), inv);
+        if (t._loader is not null) t._loader.Position = long.Parse(Meta("loader_position"), inv);
         t.PathLength.Mean = double.Parse(Meta("path_length_mean"), inv);
         if (File.Exists(LogPathFor(path))) t.Log = TrainingLog.LoadCsv(LogPathFor(path));
         return t;
