@@ -35,7 +35,8 @@ public static class CliOutput
     static string? Known(Exception e) => e switch
     {
         UsageException or DatasetNotFoundException or ArgumentException or FileNotFoundException
-            or DirectoryNotFoundException or InvalidDataException or TrainingDivergedException => e.Message,
+            or DirectoryNotFoundException or InvalidDataException or TrainingDivergedException
+            or CheckpointMismatchException => e.Message,
         _ when e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) =>
             $"out of memory on {Devices.Default}: {e.Message.Split('\n')[0]} — try a smaller --batch (e.g. half the current one).",
         _ => null,

@@ -19,12 +19,22 @@ public static class InfoCommand
             Console.WriteLine($"device       {device} (override with {Devices.EnvironmentVariable}=cpu|cuda)");
             Console.WriteLine($"cuda         {(cuda.is_available() ? $"available, {cuda.device_count()} device(s)" : "not available")}");
             Console.WriteLine($"threads      {get_num_threads()}");
+            var datasets = new Dictionary<string, string>();
+            foreach (var name in Workbench.Data.Datasets.Names.Order())
+            {
+                // The generated sets need no files; the others are found where the resolver looks (no download here).
+                var where = name.StartsWith("faces") ? "generated (procedural faces)"
+                    : Workbench.Data.DatasetResolver.SearchPath(name).FirstOrDefault(Directory.Exists) ?? "not found";
+                datasets[name] = where;
+                Console.WriteLine($"dataset      {name,-14} {where}");
+            }
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 torchsharp = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(),
                 libtorch = __version__,
                 device = device.ToString(),
                 threads = get_num_threads(),
+                datasets,
             }));
             return 0;
         });

@@ -31,5 +31,13 @@ public class GlowCliTests
         Assert.True(File.Exists(png));
         var bad = CliTestHost.Run("sample", run, "--temperature", "0.7", "--psi", "0.5");
         Assert.Equal(2, bad.Code);
+
+        // A checkpoint whose config differs from the run's is refused by name, exit code 2, no stack trace.
+        var info = Path.Combine(run, "run.json");
+        File.WriteAllText(info, File.ReadAllText(info).Replace("\"HiddenChannels\": 8", "\"HiddenChannels\": 16"));
+        var mismatch = CliTestHost.Run("eval", run, "--eval-limit", "8");
+        Assert.Equal(2, mismatch.Code);
+        Assert.Contains("HiddenChannels", mismatch.Err);
+        Assert.DoesNotContain("   at ", mismatch.Err);
     }
 }
