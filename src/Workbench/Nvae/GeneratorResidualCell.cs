@@ -9,7 +9,8 @@ namespace Workbench.Nvae;
 /// NVAE's top-down (generative) residual cell (Vahdat &amp; Kautz 2020, Section 3.1, Fig. 3a), the MobileNetV2-style
 /// inverted residual: BN → Conv1×1 (expand the width by E, 6 in the paper) → BN → Swish → depthwise Conv5×5 → BN →
 /// Swish → Conv1×1 (back to the output width) → BN → SE; output = skip + s·cell (s = 0.1 as in NVAE's code).
-/// The depthwise 5×5 conv widens the receptive field cheaply. With <c>upsample</c> the cell first doubles the
+/// The depthwise 5×5 conv widens the receptive field cheaply (on the CPU it runs through
+/// <see cref="DepthwiseConv2dFunction"/>, whose hand-written backward is faster than libtorch's). With <c>upsample</c> the cell first doubles the
 /// spatial size (nearest-neighbour; the issue measured upsample + conv as much faster than a transposed conv on this
 /// CPU, we did not re-measure) and the
 /// skip is upsample → Conv1×1.
@@ -56,7 +57,9 @@ public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = expand.call(bn0.call(x));
-        h = depthwise.call(nn.functional.silu(bn1.call(h)));
+        h = nn.functional.silu(bn1.call(h));
+        // on the CPU our backward beats libtorch's grouped-conv backward; CUDA's is fast already
+        h = h.device_type == DeviceType.CPU ? DepthwiseConv2dFunction.Apply(h, depthwise.weight!, depthwise.bias, 2) : depthwise.call(h);
         h = project.call(nn.functional.silu(bn2.call(h)));
         return se.call(bn3.call(h)).MoveToOuterDisposeScope();
     }
