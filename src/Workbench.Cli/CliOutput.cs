@@ -64,10 +64,11 @@ public static class StepProgress
 
         if (!CliOutput.Interactive)
         {
-            long every = Math.Max(1, total / 50), lastPrinted = long.MinValue;
+            long every = Math.Max(1, total / 50);
+            long? lastPrinted = null;   // (long.MinValue would overflow step − lastPrinted and never print)
             body((step, m) =>
             {
-                if (step - lastPrinted < every && step < total) return;
+                if (lastPrinted is long last && step - last < every && step < total) return;
                 lastPrinted = step;
                 Console.Error.WriteLine(Describe(step, m));
             });

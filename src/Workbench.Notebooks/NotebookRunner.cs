@@ -164,7 +164,10 @@ public static class NotebookRunner
                     foreach (var a in prepared.Assemblies) references.Add(Directives.ResolveAssembly(a, folder));
                 }
                 catch (DirectiveException e) { throw new CellException(i + 1, e.Line, e.Message); }
-                plan.Add(new PlannedCell(i + 1, cell, prepared, references.Distinct().ToList()));
+                // one reference per assembly name: two Assembly objects of one name (say, TorchSharp loaded by name
+                // and by path) would make the cell compile against two identities of the same types
+                plan.Add(new PlannedCell(i + 1, cell, prepared,
+                    references.GroupBy(a => a.GetName().Name, StringComparer.OrdinalIgnoreCase).Select(g => g.First()).ToList()));
             }
             InjectParameters(executed, plan, options, file);
         }

@@ -30,6 +30,7 @@ public sealed class Nvae : VaeModel
     readonly ModuleList<Conv2d> decCombiner;      // [L]: concat(h, z) → 1×1 conv
     readonly Sequential post;
     readonly Conv2d output;
+    readonly ModuleList<InverseAutoregressiveCell> iaf; // [L × IafCells], optional flows on q (off by default)
     readonly SpectralRegularizer spectral;
 
     readonly IImageLikelihood likelihood;
@@ -83,9 +84,12 @@ public sealed class Nvae : VaeModel
         var dc = new List<Sequential>();
         var ds = new List<Sequential>();
         var dcomb = new List<Conv2d>();
+        var flows = new List<InverseAutoregressiveCell>();
+        if (config.IafCells < 0) throw new ArgumentOutOfRangeException(nameof(config), config.IafCells, "NvaeConfig.IafCells must be >= 0");
         for (int l = 0; l < total; l++)
         {
             long w = ScaleWidth(groupScale[l]);
+            for (int j = 0; j < config.IafCells; j++) flows.Add(new InverseAutoregressiveCell(z, w, config.Expansion, mirror: j % 2 == 1));
             ec.Add(nn.Sequential(Enumerable.Range(0, config.EncoderCellsPerGroup)
                 .Select(_ => (nn.Module<Tensor, Tensor>)new EncoderResidualCell(w, w, false, rs)).ToList()));
             es.Add(nn.Conv2d(w, 2 * z, 3, padding: 1));
@@ -104,6 +108,7 @@ public sealed class Nvae : VaeModel
         decCells = new ModuleList<Sequential>(dc.ToArray());
         decSampler = new ModuleList<Sequential>(ds.ToArray());
         decCombiner = new ModuleList<Conv2d>(dcomb.ToArray());
+        iaf = new ModuleList<InverseAutoregressiveCell>(flows.ToArray());
         var downs = Enumerable.Range(1, scales - 1).Select(s => new EncoderResidualCell(ScaleWidth(s), ScaleWidth(s - 1), true, rs)).ToArray();
         var ups = Enumerable.Range(1, scales - 1).Select(s => new GeneratorResidualCell(ScaleWidth(s - 1), ScaleWidth(s), config.Expansion, true, rs)).ToArray();
         encDown = new ModuleList<EncoderResidualCell>(downs);
@@ -193,9 +198,15 @@ public sealed class Nvae : VaeModel
                 var f = l == 0 ? enc0.call(feats[0]) : feats[l] + encCombiner[l - 1].call(h);
                 var qp = encSampler[l].call(f).chunk(2, 1);
                 var q = Config.ResidualPosterior ? ResidualNormal.Posterior(prior, qp[0], qp[1]) : DiagonalNormal.FromParams(qp[0], qp[1]);
-                zl = q.Sample();
-                kls[l] = q.Kl(prior);
-                var lq = q.LogProb(zl).sum(new long[] { 1, 2, 3 });
+                var z0 = q.Sample();
+                zl = z0;
+                int nf = Config.IafCells;
+                for (int j = 0; j < nf; j++) zl = iaf[l * nf + j].call(zl, f);
+                // volume-preserving flows: log q(z_l) = log q0(z0); the KL then has no closed form and is the
+                // one-sample estimate log q − log p
+                var lqElem = q.LogProb(z0);
+                kls[l] = nf == 0 ? q.Kl(prior) : lqElem - prior.LogProb(zl);
+                var lq = lqElem.sum(new long[] { 1, 2, 3 });
                 logQ = logQ is null ? lq : logQ + lq;
             }
             else

@@ -22,6 +22,8 @@ namespace Workbench.Nvae;
 /// <param name="ResidualPosterior">Section 3.2 on (q = N(μ_p + Δμ, σ_p·Δσ)) or off (the encoder predicts q's
 /// parameters directly).</param>
 /// <param name="ResidualScale">s in output = skip + s·cell.</param>
+/// <param name="IafCells">volume-preserving inverse autoregressive flow cells applied to each group's posterior
+/// sample (<see cref="InverseAutoregressiveCell"/>; the paper's optional flows, 0 = off as by default).</param>
 public sealed record NvaeConfig(
     int ImageChannels = 3,
     int ImageSize = 32,
@@ -37,7 +39,8 @@ public sealed record NvaeConfig(
     int Components = 10,
     LikelihoodKind Likelihood = LikelihoodKind.DiscretizedLogisticMixture,
     bool ResidualPosterior = true,
-    double ResidualScale = 0.1)
+    double ResidualScale = 0.1,
+    int IafCells = 0)
 {
     /// <summary>Group counts, smallest scale first (default: one scale of 30 groups, as for CIFAR-10).</summary>
     public int[] Groups => GroupsPerScale ?? new[] { 30 };

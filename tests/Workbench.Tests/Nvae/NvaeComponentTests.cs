@@ -193,6 +193,50 @@ public class NvaeComponentTests
         Assert.True(dw.weight.grad!.abs().sum().item<float>() > 0);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void InverseAutoregressiveCellHasAUnitTriangularJacobianSoItsLogDetIsZero(bool mirror)
+    {
+        // brute-force autograd Jacobian of z' = z − μ(z, h) on a 2×3×3 latent (18 variables), float64
+        using var scope = NewDisposeScope();
+        long c = 2, side = 3, d = c * side * side;
+        var cell = new InverseAutoregressiveCell(c, 3, expansion: 2, mirror: mirror);
+        cell.to(ScalarType.Float64);
+        using (no_grad())
+            foreach (var p in cell.parameters()) p.copy_(randn_like(p) * 0.5);   // leave the zero (identity) start
+        var h = randn(new long[] { 1, 3, side, side }, dtype: ScalarType.Float64);
+        var z = randn(new long[] { 1, c, side, side }, dtype: ScalarType.Float64, requires_grad: true);
+        var zp = cell.call(z, h).reshape(-1);
+        var jac = zeros(d, d, dtype: ScalarType.Float64);
+        for (int a = 0; a < d; a++)
+            jac[a] = autograd.grad(new[] { zp[a] }, new[] { z }, retain_graph: true)[0].reshape(-1);
+        // the autoregressive order: pixel in raster order, then channel (reversed when mirrored)
+        long Order(long flat)
+        {
+            long ch = flat / (side * side), pix = flat % (side * side);
+            long o = pix * c + ch;
+            return mirror ? d - 1 - o : o;
+        }
+        int below = 0;
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++)
+            {
+                double v = jac[a, b].item<double>();
+                if (a == b) Assert.Equal(1.0, v, 12);
+                else if (Order(b) > Order(a)) Assert.True(v == 0, $"z'[{a}] depends on the later z[{b}]: {v}");
+                else if (Math.Abs(v) > 1e-6) below++;
+            }
+        Assert.True(below > d, $"only {below} earlier variables influence the shift: the masks are too strict");
+        var (sign, logAbsDet) = linalg.slogdet(jac);
+        Assert.Equal(1.0, sign.item<double>(), 12);
+        Assert.Equal(0.0, logAbsDet.item<double>(), 10);
+        // starts as the identity
+        var fresh = new InverseAutoregressiveCell(c, 3, mirror: mirror);
+        var zf = randn(1, c, side, side);
+        Assert.True(Max(fresh.call(zf, randn(1, 3, side, side)) - zf) == 0);
+    }
+
     [Fact]
     public void ResidualCellsAreSkipPlusScaledBranch()
     {
