@@ -47,12 +47,13 @@ public sealed record NvaeConfig(
 
     /// <summary>
     /// CPU preset for 28×28 grayscale (Fashion-MNIST): we keep 28×28 (no padding) and use scales 28 → 14 → 7:
-    /// a 16-channel stem at 28×28, one preprocessing block down to 14×14 (32 channels), latent scales 7×7 (64
-    /// channels, 2 groups) and 14×14 (32 channels, 2 groups) of 20 channels each, one cell per group, expansion
-    /// 3 instead of 6 (speed), one postprocessing block back to 28×28, a 10-component logistic mixture.
+    /// a 12-channel stem at 28×28, one preprocessing block down to 14×14 (24 channels), latent scales 7×7 (48
+    /// channels, 2 groups) and 14×14 (24 channels, 2 groups) of 20 channels each, one cell per group, expansion
+    /// 3 instead of 6 (speed), one postprocessing block back to 28×28, a 10-component logistic mixture
+    /// (276k parameters; the 3,000-step run in papers/nvae.md).
     /// </summary>
     public static NvaeConfig Small => new(
-        ImageChannels: 1, ImageSize: 28, StemChannels: 16, PreprocessBlocks: 1, PreprocessCells: 1,
+        ImageChannels: 1, ImageSize: 28, StemChannels: 12, PreprocessBlocks: 1, PreprocessCells: 1,
         GroupsPerScale: new[] { 2, 2 }, LatentChannels: 20, EncoderCellsPerGroup: 1, DecoderCellsPerGroup: 1,
         PostprocessCells: 1, Expansion: 3, Components: 10);
 

@@ -19,18 +19,22 @@ namespace Workbench.Nvae;
 public sealed record VaeConfig(
     int ImageChannels = 1,
     int ImageSize = 28,
-    int StemChannels = 32,
+    int StemChannels = 12,
     int[]? Widths = null,
-    int LatentChannels = 16,
+    int LatentChannels = 20,
     int CellsPerScale = 1,
     int Expansion = 3,
     int Components = 10,
     LikelihoodKind Likelihood = LikelihoodKind.DiscretizedLogisticMixture,
     double ResidualScale = 0.1)
 {
-    public int[] Scales => Widths ?? new[] { 64, 128 };
+    public int[] Scales => Widths ?? new[] { 24, 48 };
 
-    /// <summary>CPU preset for 28×28 grayscale: 32 → 64 (14×14) → 128 (7×7), latent 16×7×7 (like the PyTorch calibration VAE).</summary>
+    /// <summary>
+    /// CPU preset for 28×28 grayscale, as wide as <see cref="NvaeConfig.Small"/>: 12 → 24 (14×14) → 48 (7×7), one
+    /// latent group of 20×7×7 (the baseline of the 3,000-step comparison in papers/nvae.md). The PyTorch
+    /// calibration VAE is wider: <c>Small with { StemChannels = 32, Widths = new[] { 64, 128 }, LatentChannels = 16 }</c>.
+    /// </summary>
     public static VaeConfig Small => new();
 
     /// <summary>Unit-test size: 8×8 grayscale, latent 2×2×2.</summary>
