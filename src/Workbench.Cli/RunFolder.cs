@@ -9,7 +9,7 @@ namespace Workbench.Cli;
 /// <c>checkpoints/last.safetensors</c> (and <c>step-N.safetensors</c>), <c>log.csv</c>, <c>samples/step-N.png</c> and
 /// TensorBoard event files under <c>tensorboard/</c>.
 /// </summary>
-public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch, long Seed, long Steps, string Preset, JsonNode Config)
+public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch, long Seed, long Steps, string Preset, JsonNode Config, long? EvalLimit = null)
 {
     public static readonly JsonSerializerOptions JsonOptions = new()
     {

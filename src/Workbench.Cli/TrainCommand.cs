@@ -44,7 +44,10 @@ public static class TrainCommand
             {
                 run = resumeDir;
                 info = RunFolder.ReadInfo(run);
+                var before = info;
                 if (p.GetValue(steps) is long more) info = info with { Steps = more };
+                if (p.GetValue(evalLimit) is long limit) info = info with { EvalLimit = limit };   // else the run's own
+                if (info != before) RunFolder.WriteInfo(run, info);
             }
             else
             {
@@ -61,10 +64,10 @@ public static class TrainCommand
                 long total = p.GetValue(epochs) is double ep ? (long)Math.Ceiling(ep * (probe.Count / batchSize)) : p.GetValue(steps) ?? 3000;
                 if (total < 1) throw new UsageException("--steps (or --epochs) must give at least one step.");
                 config = family.Resolve(config, probe, total, batchSize);
-                info = new RunInfo(family.Name, dataName, new[] { probe.Channels, probe.Height, probe.Width }, batchSize, p.GetValue(seed), total, p.GetValue(preset)!, RunInfo.ConfigJson(config));
+                info = new RunInfo(family.Name, dataName, new[] { probe.Channels, probe.Height, probe.Width }, batchSize, p.GetValue(seed), total, p.GetValue(preset)!, RunInfo.ConfigJson(config), p.GetValue(evalLimit));
                 RunFolder.WriteInfo(run, info);
             }
-            return Train(run, info, p.GetValue(every), p.GetValue(sampleEvery), p.GetValue(evalLimit));
+            return Train(run, info, p.GetValue(every), p.GetValue(sampleEvery), info.EvalLimit);
         }));
         return cmd;
     }

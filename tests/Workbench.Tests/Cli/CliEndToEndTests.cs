@@ -106,7 +106,7 @@ public class CliEndToEndTests
         var (code, _, err) = CliTestHost.Run("train", "vae", "--set", "Depth=3", "--steps", "1", "--out", Path.Combine(Path.GetTempPath(), "wb-never"));
         Assert.Equal(2, code);
         Assert.Contains("no setting 'Depth'", err);
-        Assert.Contains("StemChannels (int) = 32", err);
+        Assert.Contains("StemChannels (int) = 12", err);
         Assert.Contains("LearningRate (double)", err);
     }
 }

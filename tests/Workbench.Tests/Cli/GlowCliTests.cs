@@ -22,9 +22,12 @@ public class GlowCliTests
         var again = CliTestHost.Run(new[] { "train", "glow", "--steps", "3" }.Concat(tiny).ToArray());
         Assert.Equal(2, again.Code); // refuses to overwrite a run
         Assert.Contains("--resume", again.Err);
-        var b = CliTestHost.Run("train", "--resume", run, "--steps", "5", "--eval-limit", "32");
+        // the run remembers its --eval-limit: a resume without it still evaluates on 32 examples
+        var b = CliTestHost.Run("train", "--resume", run, "--steps", "5");
         Assert.True(b.Code == 0, b.Err);
         Assert.Contains("resuming", b.Err);
+        using (var j = JsonDocument.Parse(b.Out.Trim().Split('\n')[^1]))
+            Assert.Equal(32, j.RootElement.GetProperty("eval_examples").GetInt64());
         var png = Path.Combine(run, "grid.png");
         var s = CliTestHost.Run("sample", run, "--n", "4", "--temperature", "0.7", "--out", png);
         Assert.True(s.Code == 0, s.Err);
