@@ -153,16 +153,7 @@ public sealed class NotebookCell(JsonObject json)
         set => Json["source"] = NotebookDocument.ToMultiline(value);
     }
 
-    public JsonObject Metadata
-    {
-        get
-        {
-            if (Json["metadata"] is JsonObject m) return m;
-            var created = new JsonObject();
-            Json["metadata"] = created;
-            return created;
-        }
-    }
+    public JsonObject Metadata => Child("metadata", () => new JsonObject());
 
     public IReadOnlyList<string> Tags => Metadata["tags"] is JsonArray tags
         ? tags.Where(t => t?.GetValueKind() == JsonValueKind.String).Select(t => t!.GetValue<string>()).ToList()
@@ -173,15 +164,15 @@ public sealed class NotebookCell(JsonObject json)
         Metadata["polyglot_notebook"]?["kernelName"]?.GetValue<string>()
         ?? Metadata["dotnet_interactive"]?["language"]?.GetValue<string>();
 
-    public JsonArray Outputs
+    public JsonArray Outputs => Child("outputs", () => new JsonArray());
+
+    /// <summary>The cell's child node <paramref name="key"/>, created empty when missing (or of another kind).</summary>
+    T Child<T>(string key, Func<T> create) where T : JsonNode
     {
-        get
-        {
-            if (Json["outputs"] is JsonArray o) return o;
-            var created = new JsonArray();
-            Json["outputs"] = created;
-            return created;
-        }
+        if (Json[key] is T existing) return existing;
+        var created = create();
+        Json[key] = created;
+        return created;
     }
 
     public int? ExecutionCount

@@ -23,12 +23,12 @@ sealed class GlowFamily(string name) : IModelFamily
             "realnvp" => GlowConfig.Paper with { Permutation = Permutation.Reverse, LearnTopPrior = false },
             _ => GlowConfig.Paper,
         };
-        return new RunConfig(Rng.Preset(preset) == "paper" ? paper : small, new FlowTrainConfig());
+        return new RunConfig(FamilyDefaults.Preset(preset) == "paper" ? paper : small, new FlowTrainConfig());
     }
 
     public RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch)
     {
-        Rng.Shape(train);
+        FamilyDefaults.Shape(train);
         var training = (FlowTrainConfig)config.Training with { Steps = (int)steps, BatchSize = batch, Verbose = false };
         if (training.EmaDecay is not null)
             throw new UsageException("--set EmaDecay: Polyak averaging is not saved in command-line checkpoints yet, so a resumed run would lose it; train without it here or use the notebook.");

@@ -14,13 +14,13 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
     public Type ModelConfigType => hierarchical ? typeof(NvaeConfig) : typeof(VaeConfig);
     public Type TrainingConfigType => typeof(NvaeTrainerConfig);
 
-    public RunConfig Preset(string preset) => Rng.Preset(preset) == "paper"
+    public RunConfig Preset(string preset) => FamilyDefaults.Preset(preset) == "paper"
         ? new RunConfig(hierarchical ? new NvaeConfig() : new VaeConfig(), new NvaeTrainerConfig())
         : new RunConfig(hierarchical ? NvaeConfig.Small : VaeConfig.Small, new NvaeTrainerConfig());
 
     public RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch)
     {
-        var (c, size) = Rng.Shape(train);
+        var (c, size) = FamilyDefaults.Shape(train);
         object model = config.Model switch
         {
             NvaeConfig n => n with { ImageChannels = c, ImageSize = size },

@@ -17,11 +17,11 @@ sealed class StyleGan2Family : IModelFamily
     public Type TrainingConfigType => typeof(NoTrainingSettings);
 
     public RunConfig Preset(string preset) =>
-        new(Rng.Preset(preset) == "paper" ? new StyleGan2Config() : StyleGan2Config.Small, new NoTrainingSettings());
+        new(FamilyDefaults.Preset(preset) == "paper" ? new StyleGan2Config() : StyleGan2Config.Small, new NoTrainingSettings());
 
     public RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch)
     {
-        var (c, size) = Rng.Shape(train);
+        var (c, size) = FamilyDefaults.Shape(train);
         return config with { Model = (StyleGan2Config)config.Model with { ImageChannels = c, Resolution = size, BatchSize = batch } };
     }
 
