@@ -18,7 +18,7 @@ namespace Workbench.Nvae;
 public sealed class AutoregressiveConv2d : nn.Module<Tensor, Tensor>
 {
     readonly Conv2d conv;
-    readonly Tensor mask;
+    readonly Tensor mask;   // a buffer: it moves with the module
 
     /// <param name="inChannels">input channels (a multiple or divisor-compatible width of <paramref name="latentChannels"/>).</param>
     /// <param name="outChannels">output channels.</param>
@@ -63,7 +63,7 @@ public sealed class AutoregressiveConv2d : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor x) =>
-        nn.functional.conv2d(x, conv.weight! * mask.to(conv.weight!.device), conv.bias, padding: new[] { conv.padding![0], conv.padding![1] });
+        nn.functional.conv2d(x, conv.weight! * mask, conv.bias, padding: new[] { conv.padding![0], conv.padding![1] });
 
     /// <summary>The underlying conv (its weight is masked in the forward pass).</summary>
     public Conv2d Conv => conv;

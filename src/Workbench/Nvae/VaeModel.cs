@@ -50,7 +50,7 @@ public abstract class VaeModel : nn.Module<Tensor, VaeOutput>
     }
 
     /// <summary>nats per example to bits per dimension.</summary>
-    public double ToBitsPerDim(double nats) => nats / (Dimensions * Math.Log(2));
+    public double ToBitsPerDim(double nats) => Metrics.BitsPerDim.FromLogProb(-nats, Dimensions);
 
     /// <summary>
     /// Importance-weighted bound log p(x) ≥ log (1/K) Σ_k p(x, z_k)/q(z_k|x), z_k ~ q (Burda et al. 2016), per

@@ -202,6 +202,8 @@ public class NvaeComponentTests
         using var scope = NewDisposeScope();
         long c = 2, side = 3, d = c * side * side;
         var cell = new InverseAutoregressiveCell(c, 3, expansion: 2, mirror: mirror);
+        // the masks are buffers, so they move with the module (to a GPU, to float64)
+        Assert.Equal(3, cell.named_buffers().Count(b => b.name.EndsWith("mask")));
         cell.to(ScalarType.Float64);
         using (no_grad())
             foreach (var p in cell.parameters()) p.copy_(randn_like(p) * 0.5);   // leave the zero (identity) start
