@@ -52,7 +52,9 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
             _trainer.Step = step - 1;
             double loss = _trainer.TrainStepOn(batch.Images, logEvery: 10);
             var m = new Dictionary<string, double> { ["loss_nats"] = loss };
-            foreach (var name in new[] { "bpd", "recon", "kl", "beta", "lr" })
+            var names = new[] { "bpd", "recon", "kl", "beta", "lr" }
+                .Concat(Enumerable.Range(0, _model.GroupShapes.Count).SelectMany(l => new[] { $"kl_g{l}", $"au_g{l}" }));
+            foreach (var name in names)
                 if (_trainer.Log.Last(name) is double v) m[name] = v;
             return m;
         }
@@ -60,8 +62,13 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
         public IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit)
         {
             const int k = 20;
-            var (nelbo, iw) = NvaeTrainer.EvaluateModel(_model, test, (int)Math.Min(limit ?? test.Count, test.Count), k);
-            return new Dictionary<string, double> { ["test_bpd_elbo"] = nelbo, ["test_bpd_iw"] = iw, ["iw_samples"] = k };
+            int n = (int)Math.Min(limit ?? test.Count, test.Count);
+            var (nelbo, iw) = NvaeTrainer.EvaluateModel(_model, test, n, k);
+            var result = new Dictionary<string, double> { ["test_bpd_elbo"] = nelbo, ["test_bpd_iw"] = iw, ["iw_samples"] = k };
+            // which groups carry information: held-out KL (nats) and active units per group
+            var (kl, active) = NvaeTrainer.KlStatistics(_model, test, n);
+            for (int l = 0; l < kl.Length; l++) { result[$"test_kl_g{l}"] = kl[l]; result[$"test_au_g{l}"] = active[l]; }
+            return result;
         }
 
         public Tensor Sample(int n, double? temperature, long seed) => Rng.WithSeed(seed, () =>

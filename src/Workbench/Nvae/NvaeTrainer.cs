@@ -119,6 +119,42 @@ public sealed class NvaeTrainer
         return (nelbo, iw);
     }
 
+    /// <summary>
+    /// Held-out KL per latent group in eval mode on the first <paramref name="limit"/> examples: the mean KL of each
+    /// group (nats per example) and its active units, the variables whose mean KL exceeds <paramref name="threshold"/>
+    /// nats (the training log's au_g criterion, over the test examples instead of one batch).
+    /// </summary>
+    public static (double[] Kl, int[] Active) KlStatistics(VaeModel model, ImageDataset test, int limit = 1000, double threshold = 0.1, int batchSize = 100)
+    {
+        model.eval();
+        var device = model.parameters().First().device;
+        var sums = model.GroupShapes.Select(g => zeros(new long[] { g.C, g.H, g.W }, dtype: ScalarType.Float64)).ToArray();
+        long n = 0;
+        try
+        {
+            foreach (var batch in BatchLoader.Sequential(test, batchSize, device, limit))
+            {
+                using (NewDisposeScope())
+                using (no_grad())
+                {
+                    var kl = model.call(batch.Images).Kl;
+                    for (int l = 0; l < kl.Length; l++) sums[l].add_(kl[l].sum(new long[] { 0 }).cpu().to(ScalarType.Float64));
+                    n += batch.Images.shape[0];
+                }
+                batch.Images.Dispose(); batch.Labels?.Dispose(); batch.Factors?.Dispose();
+            }
+            if (n == 0) throw new ArgumentException($"{test.Name}: no examples to evaluate", nameof(test));
+            var mean = sums.Select(s => s / n).ToArray();
+            return (mean.Select(m => m.sum().item<double>()).ToArray(),
+                    mean.Select(m => (int)(m > threshold).sum().item<long>()).ToArray());
+        }
+        finally
+        {
+            foreach (var s in sums) s.Dispose();
+            model.train();
+        }
+    }
+
     /// <summary>The evaluation of <see cref="Evaluate"/> for any model, without logging.</summary>
     public static (double NelboBpd, double IwBpd) EvaluateModel(VaeModel model, ImageDataset test, int limit = 1000, int k = 20, int batchSize = 100, Action<int>? progress = null)
     {

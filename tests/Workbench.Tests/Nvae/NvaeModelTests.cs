@@ -92,6 +92,33 @@ public class NvaeModelTests
     }
 
     [Fact]
+    public void HeldOutKlStatisticsAverageTheKlOfEachGroupOverExamples()
+    {
+        using var scope = NewDisposeScope();
+        var x = TinyImages(10);
+        using var data = new Workbench.Data.ImageDataset("tiny", x);
+        // plain VAE: its KL is a function of x alone, so batches of 4, 4 and 2 must give the full-batch average;
+        // NVAE: later priors depend on the sampled z, so one batch with the same seed
+        foreach (var (model, batch) in new (VaeModel, int)[] { (new Vae(VaeConfig.Tiny), 4), (new Workbench.Nvae.Nvae(NvaeConfig.Tiny), 10) })
+        {
+            Seeding.Set(11);
+            var (kl, active) = NvaeTrainer.KlStatistics(model, data, limit: 10, threshold: 0.1, batchSize: batch);
+            model.eval();
+            Seeding.Set(11);
+            Tensor[] perGroup;
+            using (no_grad()) perGroup = model.call(x).Kl;
+            Assert.Equal(model.GroupShapes.Count, kl.Length);
+            for (int l = 0; l < kl.Length; l++)
+            {
+                var mean = perGroup[l].mean(new long[] { 0 });
+                Assert.Equal(mean.sum().item<float>(), kl[l], 2);
+                Assert.Equal((mean > 0.1).sum().item<long>(), active[l]);
+            }
+            Assert.True(kl.Sum() > 0);
+        }
+    }
+
+    [Fact]
     public void TrainerStopsWithTheStepNumberOnNaN()
     {
         using var scope = NewDisposeScope();
