@@ -30,8 +30,6 @@ sealed class GlowFamily(string name) : IModelFamily
     {
         FamilyDefaults.Shape(train);
         var training = (FlowTrainConfig)config.Training with { Steps = (int)steps, BatchSize = batch, Verbose = false };
-        if (training.EmaDecay is not null)
-            throw new UsageException("--set EmaDecay: Polyak averaging is not saved in command-line checkpoints yet, so a resumed run would lose it; train without it here or use the notebook.");
         return new RunConfig(config.Model, training);
     }
 
@@ -66,22 +64,30 @@ sealed class GlowFamily(string name) : IModelFamily
         {
             using var _ = no_grad();
             using var scope = NewDisposeScope();
-            bool wasTraining = _model.training;
-            _model.eval();
+            var model = _trainer.EmaModel ?? _model;   // the averaged weights when there are any, as evaluation uses
+            bool wasTraining = model.training;
+            model.eval();
             try
             {
-                var x = _model.Sample(n, temperature ?? 1.0);
+                var x = model.Sample(n, temperature ?? 1.0);
                 return Preprocess.FromFlowOutput(x, ((GlowConfig)_config.Model).NBits).cpu().MoveToOuterDisposeScope();
             }
-            finally { _model.train(wasTraining); }
+            finally { model.train(wasTraining); }
         });
 
+        // the model as "model" (and the Polyak average as "ema" when on), its optimizer as "optimizer"
+        Dictionary<string, nn.Module> Modules() => _trainer.EmaModel is { } ema
+            ? new() { ["model"] = _model, ["ema"] = ema }
+            : new() { ["model"] = _model };
+
         public void Save(string path, long step, IReadOnlyDictionary<string, string> extra) =>
-            Checkpoint.SaveModule(path, _model, _config, step, _trainer.Optimizer, extra, saveRngState: true);
+            Checkpoint.SaveModules(path, Modules(), new Dictionary<string, optim.Optimizer> { ["optimizer"] = _trainer.Optimizer },
+                _config, step, extra, saveRngState: true);
 
         public CheckpointInfo Load(string path, bool restoreRng)
         {
-            var info = Checkpoint.LoadModule(path, _model, _config, _trainer.Optimizer, restoreRng);
+            var info = Checkpoint.LoadModules(path, Modules(), new Dictionary<string, optim.Optimizer> { ["optimizer"] = _trainer.Optimizer },
+                _config, restoreRng);
             _trainer.Step = info.Step;
             return info;
         }

@@ -22,7 +22,8 @@ public sealed class FlowTrainer : IDisposable
     readonly BatchLoader? _loader;
     readonly optim.Optimizer _optimizer;
     readonly List<Parameter> _params;
-    readonly PolyakAverage? _ema;
+    readonly Glow? _emaModel;   // Polyak-averaged weights (Glow's code evaluates with them), when EmaDecay is set
+    readonly Ema? _ema;
     double _bpdSum;
     int _bpdCount;
 
@@ -50,7 +51,19 @@ public sealed class FlowTrainer : IDisposable
             FlowOptimizer.Adamax => optim.Adamax(_params, config.LearningRate),
             _ => throw new ArgumentOutOfRangeException(nameof(config), config.Optimizer, "unknown optimizer"),
         };
-        if (config.EmaDecay is double decay) _ema = new PolyakAverage(model, decay);
+        if (config.EmaDecay is double decay)
+        {
+            if (decay is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(config), decay, "FlowTrainConfig.EmaDecay must be in (0, 1)");
+            // a second Glow of the same architecture; building it must not consume the training run's random stream
+            using (var saved = random.get_rng_state())
+            {
+                _emaModel = new Glow(model.Config, model.Channels, model.Height, model.Width);
+                random.set_rng_state(saved);
+            }
+            _emaModel.to(device).to(model.parameters().First().dtype);
+            _ema = new Ema(model, _emaModel);
+            _ema.CopyFromSource();
+        }
     }
 
     public FlowTrainConfig Config { get; }
@@ -87,7 +100,8 @@ public sealed class FlowTrainer : IDisposable
             return loss;
         }, step, Config.MaxGradNorm);
         Step = step;
-        _ema?.Update(_model);
+        // the average starts from the weights after the first step (after ActNorm's data-dependent initialisation)
+        _ema?.Update(step == 1 ? 0 : Config.EmaDecay!.Value);
         _bpdSum += bpd;
         _bpdCount++;
         return bpd;
@@ -95,12 +109,12 @@ public sealed class FlowTrainer : IDisposable
 
     /// <summary>Mean bits/dim over a dataset (first <paramref name="limit"/> examples), batched, in eval mode
     /// without gradients; with the EMA weights when Polyak averaging is on.</summary>
-    public double Evaluate(ImageDataset data, long? limit = null, int? batchSize = null)
-    {
-        _ema?.SwapIn(_model);
-        try { return EvaluateBitsPerDim(_model, data, limit, batchSize ?? Config.EvalBatchSize); }
-        finally { _ema?.SwapOut(_model); }
-    }
+    public double Evaluate(ImageDataset data, long? limit = null, int? batchSize = null) =>
+        EvaluateBitsPerDim(_emaModel ?? _model, data, limit, batchSize ?? Config.EvalBatchSize);
+
+    /// <summary>The Polyak-averaged copy of the model (null unless <see cref="FlowTrainConfig.EmaDecay"/> is set): what
+    /// <see cref="Evaluate"/> measures; checkpoints must save it alongside the model.</summary>
+    public Glow? EmaModel => _emaModel;
 
     /// <summary>Mean bits/dim of a Glow over a dataset, batched, in eval mode without gradients (the dequantization
     /// noise comes from libtorch's global generator).</summary>
@@ -158,5 +172,5 @@ public sealed class FlowTrainer : IDisposable
         return Log;
     }
 
-    public void Dispose() { _optimizer.Dispose(); _ema?.Dispose(); }
+    public void Dispose() { _optimizer.Dispose(); _emaModel?.Dispose(); }
 }

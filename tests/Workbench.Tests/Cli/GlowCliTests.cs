@@ -43,4 +43,22 @@ public class GlowCliTests
         Assert.Contains("HiddenChannels", mismatch.Err);
         Assert.DoesNotContain("   at ", mismatch.Err);
     }
+
+    [Fact]
+    public void PolyakAveragedGlowIsCheckpointedAndResumes()
+    {
+        if (Workbench.Data.DatasetResolver.TryLocate("fashion-mnist", new[] { "train-images-idx3-ubyte" }) is null) return;
+        var run = Path.Combine(Directory.CreateTempSubdirectory("wb-glow-ema").FullName, "run");
+        var a = CliTestHost.Run("train", "glow", "--steps", "2", "--set", "Levels=2", "--set", "StepsPerLevel=1", "--set", "HiddenChannels=8",
+            "--set", "EmaDecay=0.9", "--batch", "8", "--sample-every", "0", "--eval-limit", "16", "--out", run);
+        Assert.True(a.Code == 0, a.Err);
+        var ck = Path.Combine(run, "checkpoints", "last.safetensors");
+        var (tensors, meta) = Workbench.Training.Checkpoint.Load(ck);
+        Assert.Contains(tensors.Keys, k => k.StartsWith("ema.", StringComparison.Ordinal));
+        Assert.Equal(tensors.Keys.Count(k => k.StartsWith("model.", StringComparison.Ordinal)), tensors.Keys.Count(k => k.StartsWith("ema.", StringComparison.Ordinal)));
+        foreach (var t in tensors.Values) t.Dispose();
+        var b = CliTestHost.Run("train", "--resume", run, "--steps", "3");
+        Assert.True(b.Code == 0, b.Err);
+        Assert.Contains("resuming", b.Err);
+    }
 }

@@ -6,6 +6,8 @@ using static TorchSharp.torch;
 
 namespace Workbench.Tests.Flows;
 
+// Seeded comparisons of the dequantization noise: no other test may draw from the global generator meanwhile.
+[Collection(Workbench.Tests.Training.GlobalRngCollection.Name)]
 public class TrainerTests
 {
     static ImageDataset TinyData(int n = 64)
@@ -17,6 +19,32 @@ public class TrainerTests
     }
 
     static Glow TinyGlow() => new(GlowConfig.Small with { Levels = 1, StepsPerLevel = 2, HiddenChannels = 8 }, 1, 4, 4);
+
+    [Fact]
+    public void PolyakAverageStartsAfterTheFirstStepAndBlendsWithTheDecay()
+    {
+        Seeding.Set(12);
+        using var data = TinyData();
+        var model = TinyGlow();
+        using var trainer = new FlowTrainer(model, data, data, new FlowTrainConfig
+        {
+            BatchSize = 8, LearningRate = 1e-2, WarmupSteps = 0, Verbose = false, EvalEvery = 0, LogEvery = 0, EmaDecay = 0.9,
+        });
+        var ema = trainer.EmaModel!;
+        Tensor[] Snapshot(nn.Module m) => m.parameters().Select(p => p.detach().clone()).ToArray();
+        trainer.TrainStep();   // step 1: ActNorm's data init happens here; the average starts from these weights
+        var w1 = Snapshot(model);
+        Assert.All(ema.parameters().Zip(w1), t => Assert.True((t.First - t.Second).abs().max().item<float>() == 0));
+        trainer.TrainStep();
+        var w2 = Snapshot(model);
+        Assert.All(ema.parameters().Zip(w1.Zip(w2)), t =>
+            Assert.True((t.First - (0.9 * t.Second.First + 0.1 * t.Second.Second)).abs().max().item<float>() < 1e-6));
+        Assert.True(w1.Zip(w2).Any(t => (t.First - t.Second).abs().max().item<float>() > 0), "the weights did not move");
+        // evaluation measures the averaged weights
+        Seeding.Set(5); double direct = FlowTrainer.EvaluateBitsPerDim(ema, data);
+        Seeding.Set(5); double viaTrainer = trainer.Evaluate(data);
+        Assert.Equal(direct, viaTrainer, 6);
+    }
 
     [Fact]
     public void ManyStepsDoNotGrowTheLiveTensorCountAndTheLossFalls()
