@@ -126,24 +126,16 @@ public sealed class NvaeTrainer
     /// </summary>
     public static (double[] Kl, int[] Active) KlStatistics(VaeModel model, ImageDataset test, int limit = 1000, double threshold = 0.1, int batchSize = 100)
     {
-        model.eval();
-        var device = model.parameters().First().device;
         var sums = model.GroupShapes.Select(g => zeros(new long[] { g.C, g.H, g.W }, dtype: ScalarType.Float64)).ToArray();
-        long n = 0;
         try
         {
-            foreach (var batch in BatchLoader.Sequential(test, batchSize, device, limit))
+            long n = ForEachHeldOutBatch(model, test, limit, batchSize, images =>
             {
-                using (NewDisposeScope())
-                using (no_grad())
-                {
-                    var kl = model.call(batch.Images).Kl;
-                    for (int l = 0; l < kl.Length; l++) sums[l].add_(kl[l].sum(new long[] { 0 }).cpu().to(ScalarType.Float64));
-                    n += batch.Images.shape[0];
-                }
-                batch.Images.Dispose(); batch.Labels?.Dispose(); batch.Factors?.Dispose();
-            }
+                var kl = model.call(images).Kl;
+                for (int l = 0; l < kl.Length; l++) sums[l].add_(kl[l].sum(new long[] { 0 }).cpu().to(ScalarType.Float64));
+            });
             if (n == 0) throw new ArgumentException($"{test.Name}: no examples to evaluate", nameof(test));
+            using var scope = NewDisposeScope();
             var mean = sums.Select(s => s / n).ToArray();
             return (mean.Select(m => m.sum().item<double>()).ToArray(),
                     mean.Select(m => (int)(m > threshold).sum().item<long>()).ToArray());
@@ -151,30 +143,44 @@ public sealed class NvaeTrainer
         finally
         {
             foreach (var s in sums) s.Dispose();
-            model.train();
         }
     }
 
     /// <summary>The evaluation of <see cref="Evaluate"/> for any model, without logging.</summary>
     public static (double NelboBpd, double IwBpd) EvaluateModel(VaeModel model, ImageDataset test, int limit = 1000, int k = 20, int batchSize = 100, Action<int>? progress = null)
     {
-        model.eval();
         double nelbo = 0, iw = 0;
-        long n = 0;
-        var device = model.parameters().First().device;
-        foreach (var batch in BatchLoader.Sequential(test, batchSize, device, limit))
+        long n = ForEachHeldOutBatch(model, test, limit, batchSize, images =>
         {
-            using (NewDisposeScope())
-            using (no_grad())
-            {
-                nelbo += -model.call(batch.Images).Elbo().sum().item<float>();
-                iw += -model.LogProb(batch.Images, k).sum().item<float>();
-                n += batch.Images.shape[0];
-            }
-            batch.Images.Dispose(); batch.Labels?.Dispose(); batch.Factors?.Dispose();
-            progress?.Invoke((int)n);
-        }
-        model.train();
+            nelbo += -model.call(images).Elbo().sum().item<float>();
+            iw += -model.LogProb(images, k).sum().item<float>();
+        }, progress);
         return (model.ToBitsPerDim(nelbo / n), model.ToBitsPerDim(iw / n));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on each batch of the first <paramref name="limit"/> held-out images (uint8, on the
+    /// model's device) in eval mode, without gradients, inside a dispose scope; puts the model back in train mode
+    /// afterwards. Returns the number of examples seen.
+    /// </summary>
+    static long ForEachHeldOutBatch(VaeModel model, ImageDataset test, int limit, int batchSize, Action<Tensor> body, Action<int>? progress = null)
+    {
+        model.eval();
+        long n = 0;
+        try
+        {
+            var device = model.parameters().First().device;
+            foreach (var batch in BatchLoader.Sequential(test, batchSize, device, limit))
+            {
+                using (NewDisposeScope())
+                using (no_grad())
+                    body(batch.Images);
+                n += batch.Images.shape[0];
+                batch.Images.Dispose(); batch.Labels?.Dispose(); batch.Factors?.Dispose();
+                progress?.Invoke((int)n);
+            }
+        }
+        finally { model.train(); }
+        return n;
     }
 }
