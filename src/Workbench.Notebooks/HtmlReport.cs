@@ -2,12 +2,13 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Markdig;
 
 namespace Workbench.Notebooks;
 
 /// <summary>
-/// A standalone HTML page of an executed notebook: markdown rendered, code shown, outputs inline. When an
-/// output draws a Plotly chart, plotly.js is embedded once in the head, so the page opens offline.
+/// A standalone HTML page of an executed notebook: markdown rendered with Markdig, code shown, outputs inline,
+/// plotly.js present once so that the page opens offline.
 /// </summary>
 public static class HtmlReport
 {
@@ -32,71 +33,62 @@ public static class HtmlReport
         .math { font-family: ui-monospace, monospace; margin: 0.6rem 0; }
         """;
 
-    public static string Render(NotebookDocument notebook, string title)
+    /// <summary>The page for an executed notebook in nbformat JSON (as <see cref="RunResult.Executed"/> holds it).</summary>
+    public static string Render(JsonObject notebook, string title)
     {
         var body = new StringBuilder();
-        bool charts = false;
-        foreach (var cell in notebook.Cells)
+        foreach (var cell in (notebook["cells"] as JsonArray ?? []).OfType<JsonObject>())
         {
-            if (cell.IsMarkdown)
+            var source = Multiline(cell["source"]);
+            if ((string?)cell["cell_type"] == "markdown")
             {
-                body.Append("<section class=\"cell markdown\">\n").Append(Markdown.ToHtml(WithAttachments(cell))).Append("</section>\n");
+                body.Append("<section class=\"cell markdown\">\n").Append(Markdig.Markdown.ToHtml(source, Pipeline)).Append("</section>\n");
                 continue;
             }
-            if (!cell.IsCode) continue;
-            var injected = cell.Tags.Contains(Parameters.InjectedTag);
+            if ((string?)cell["cell_type"] != "code") continue;
+            var injected = cell["metadata"]?["tags"] is JsonArray tags && tags.Any(t => (string?)t == Parameters.InjectedTag);
             body.Append("<section class=\"cell code\">\n<div class=\"label\">")
                 .Append(injected ? "injected parameters " : "")
-                .Append(cell.ExecutionCount is int n ? $"[{n}]" : "[ ]")
-                .Append("</div>\n<pre class=\"source\"><code>").Append(Escape(cell.Source)).Append("</code></pre>\n");
-            var outputs = cell.Outputs.OfType<JsonObject>().ToList();
-            if (outputs.Count > 0)
+                .Append(cell["execution_count"] is JsonValue n ? $"[{n}]" : "[ ]")
+                .Append("</div>\n<pre class=\"source\"><code>").Append(Escape(source)).Append("</code></pre>\n");
+            if (cell["outputs"] is JsonArray { Count: > 0 } outputs)
             {
                 body.Append("<div class=\"outputs\">\n");
-                var rendered = new StringBuilder();
-                foreach (var output in outputs) RenderOutput(output, rendered);
-                // Plotly charts call newPlot (ours, Plotly.NET's own HTML, the library's formatters alike).
-                charts |= rendered.ToString().Contains("newPlot(", StringComparison.Ordinal);
-                body.Append(rendered);
+                foreach (var output in outputs.OfType<JsonObject>()) RenderOutput(output, body);
                 body.Append("</div>\n");
             }
             body.Append("</section>\n");
         }
 
+        var html = body.ToString();
         var page = new StringBuilder();
         page.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .Append("<title>").Append(Escape(title)).Append("</title>\n<style>\n").Append(Style).Append("\n</style>\n");
-        var html = body.ToString();
-        if (charts)
-        {
-            // "</script" cannot occur inside a script element; "<\/script" means the same to JavaScript.
-            page.Append("<script type=\"text/javascript\">/* plotly.js ").Append(PlotlyHtml.PlotlyJsVersion).Append(" */\n")
-                .Append(PlotlyHtml.PlotlyJs().Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase))
+        // Charts draw with plotly.js: the first chart output of a run carries it; when none does (it was replaced
+        // by a live update, say), the page embeds it once in the head so that it opens offline.
+        if (html.Contains("workbench-chart", StringComparison.Ordinal) && !html.Contains("data-workbench-plotlyjs", StringComparison.Ordinal))
+            page.Append("<script type=\"text/javascript\">\n")
+                .Append(Plots.Chart.PlotlyJs.Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase))
                 .Append("\n</script>\n");
-        }
         page.Append("</head>\n<body>\n<main>\n<header class=\"run\">").Append(Escape(title)).Append(RunLine(notebook)).Append("</header>\n")
             .Append(html).Append("</main>\n</body>\n</html>\n");
         return page.ToString();
     }
 
-    /// <summary>Images pasted into a markdown cell live in its attachments and are linked as
-    /// <c>attachment:name</c>; the report inlines them as data URIs.</summary>
-    static string WithAttachments(NotebookCell cell)
-    {
-        var source = cell.Source;
-        if (cell.Json["attachments"] is not JsonObject attachments) return source;
-        foreach (var (name, bundle) in attachments)
-        {
-            if (bundle is not JsonObject mimes || mimes.FirstOrDefault() is not { Key: var mime, Value: { } data }) continue;
-            source = source.Replace($"(attachment:{name})", $"(data:{mime};base64,{NotebookDocument.ReadMultiline(data).Trim()})");
-        }
-        return source;
-    }
+    static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
 
-    static string RunLine(NotebookDocument notebook)
+    static string Multiline(JsonNode? node) => node switch
     {
-        if (notebook.Metadata["workbench_run"] is not JsonObject run) return "";
+        null => "",
+        JsonArray a => string.Concat(a.Select(x => (string?)x)),
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => (string)v!,
+        _ => node.ToJsonString(),
+    };
+
+    static string RunLine(JsonObject notebook)
+    {
+        if (notebook["metadata"]?["workbench_run"] is not JsonObject run) return "";
         var parts = new List<string>();
         if (run["status"] is JsonValue status) parts.Add(status.ToString());
         if (run["end_time"] is JsonValue end) parts.Add(end.ToString());
@@ -111,7 +103,7 @@ public static class HtmlReport
         {
             case "stream":
                 var name = (string?)output["name"] ?? "stdout";
-                html.Append($"<pre class=\"{Escape(name)}\">").Append(Escape(NotebookDocument.ReadMultiline(output["text"]))).Append("</pre>\n");
+                html.Append($"<pre class=\"{Escape(name)}\">").Append(Escape(Multiline(output["text"]))).Append("</pre>\n");
                 break;
             case "error":
                 var trace = output["traceback"] is JsonArray tb ? string.Join("\n", tb.Select(t => (string?)t)) : "";
@@ -123,21 +115,20 @@ public static class HtmlReport
         }
     }
 
+    /// <summary>The richest representation a browser shows: PNG, HTML, SVG, markdown, then text.</summary>
     static void RenderBundle(JsonObject data, StringBuilder html)
     {
-        string? Get(string mime) => data[mime] is { } node
-            ? node.GetValueKind() == JsonValueKind.String || node is JsonArray ? NotebookDocument.ReadMultiline(node) : node.ToJsonString()
-            : null;
+        string? Get(string mime) => data[mime] is { } node ? Multiline(node) : null;
 
-        if (Get(OutputFormatter.Png) is { } png)
-            html.Append("<div><img src=\"data:image/png;base64,").Append(png.Trim()).Append("\" alt=\"\"></div>\n");
-        else if (Get(OutputFormatter.Html) is { } h)
+        if (Get("image/png") is { } png)
+            html.Append("<div><img src=\"data:image/png;base64,").Append(png.Replace("\n", "").Trim()).Append("\" alt=\"\"></div>\n");
+        else if (Get("text/html") is { } h)
             html.Append("<div>").Append(h).Append("</div>\n");
         else if (Get("image/svg+xml") is { } svg)
             html.Append("<div>").Append(svg).Append("</div>\n");
         else if (Get("text/markdown") is { } md)
-            html.Append("<div>").Append(Markdown.ToHtml(md)).Append("</div>\n");
-        else if (Get(OutputFormatter.PlainText) is { } text)
+            html.Append("<div>").Append(Markdig.Markdown.ToHtml(md, Pipeline)).Append("</div>\n");
+        else if (Get("text/plain") is { } text)
             html.Append("<pre>").Append(Escape(text)).Append("</pre>\n");
     }
 

@@ -23,6 +23,7 @@ public static class Devices
 
     static Device Resolve()
     {
+        NativeLibraryCheck.EnsureLoaded();
         var env = Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim().ToLowerInvariant();
         switch (env)
         {

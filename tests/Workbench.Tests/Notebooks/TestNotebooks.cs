@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Workbench.Notebooks;
 
 namespace Workbench.Tests.Notebooks;
 
@@ -10,10 +9,24 @@ internal static class TestNotebooks
 
     public static JsonSchemaValidator Schema { get; } = JsonSchemaValidator.Load(TestData("nbformat.v4.5.schema.json"));
 
+    /// <summary>A Polyglot C# code cell, as VS Code writes one.</summary>
     public static JsonObject Code(string source, string? id = null, params string[] tags)
     {
-        var cell = NotebookCell.NewCode(id ?? "c" + Guid.NewGuid().ToString("N")[..8], source, tags);
-        return cell.Json;
+        var metadata = new JsonObject
+        {
+            ["dotnet_interactive"] = new JsonObject { ["language"] = "csharp" },
+            ["polyglot_notebook"] = new JsonObject { ["kernelName"] = "csharp" },
+        };
+        if (tags.Length > 0) metadata["tags"] = new JsonArray(tags.Select(t => (JsonNode?)t).ToArray());
+        return new JsonObject
+        {
+            ["cell_type"] = "code",
+            ["execution_count"] = null,
+            ["id"] = id ?? "c" + Guid.NewGuid().ToString("N")[..8],
+            ["metadata"] = metadata,
+            ["outputs"] = new JsonArray(),
+            ["source"] = source,
+        };
     }
 
     public static JsonObject Markdown(string source, string? id = null) => new()
@@ -56,9 +69,16 @@ internal static class TestNotebooks
         _ => (string)multiline!,
     };
 
-    public static void AssertValid(NotebookDocument notebook)
+    public static JsonObject Load(string path) => JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+
+    public static List<JsonObject> Cells(JsonObject notebook) => notebook["cells"]!.AsArray().OfType<JsonObject>().ToList();
+
+    public static List<string> Tags(JsonObject cell) =>
+        cell["metadata"]?["tags"] is JsonArray tags ? tags.Select(t => (string)t!).ToList() : [];
+
+    public static void AssertValid(JsonObject notebook)
     {
-        var errors = Schema.Validate(JsonNode.Parse(notebook.ToJson()));
+        var errors = Schema.Validate(notebook);
         Assert.True(errors.Count == 0, "not valid nbformat 4.5:\n" + string.Join("\n", errors));
     }
 }
