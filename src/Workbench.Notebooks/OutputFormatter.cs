@@ -13,7 +13,7 @@ namespace Workbench.Notebooks;
 /// Turns a value into a MIME bundle (mime type → text; image/png as base64), the way .NET Interactive
 /// would: first the formatters a type declares through an attribute named <c>TypeFormatterSourceAttribute</c>
 /// (found by name, so the library needs no kernel package: our Workbench library and TorchSharp both do
-/// this), then defaults for strings, numbers, DataFrames, Plotly charts and sequences. text/plain is always
+/// this), then defaults for strings, numbers, DataFrames and sequences. text/plain is always
 /// present so every viewer shows something.
 /// </summary>
 public static class OutputFormatter
@@ -118,10 +118,6 @@ public static class OutputFormatter
                 break;
             case DataFrame df:
                 yield return (Html, DataFrameHtml(df));
-                break;
-            case Plotly.NET.GenericChart chart:
-                yield return (Html, PlotlyHtml.Chart(chart));
-                yield return (PlainText, "Plotly chart");
                 break;
         }
     }

@@ -127,18 +127,4 @@ public class OutputFormatterTests
         Assert.Contains("<td>0.5</td>", html);
         Assert.Contains("20 of 30 rows", html);
     }
-
-    [Fact]
-    public void PlotlyChartsAreHtmlThatDrawsWithOrWithoutAPagePlotly()
-    {
-        var trace = new Plotly.NET.Trace2D("scatter");
-        trace.SetProperty("x", new[] { 1.0, 2.0 });
-        trace.SetProperty("y", new[] { 3.0, 4.0 });
-        var chart = Plotly.NET.GenericChart.ofTraceObject(true, trace);
-        var html = OutputFormatter.Format(chart)["text/html"];
-        Assert.Contains("newPlot(", html);
-        Assert.Contains("\"x\":[1.0,2.0]", html);
-        Assert.Contains($"plotly-{PlotlyHtml.PlotlyJsVersion}.min", html);
-        Assert.True(PlotlyHtml.PlotlyJs().Length > 1_000_000);
-    }
 }
