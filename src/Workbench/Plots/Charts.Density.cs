@@ -1,4 +1,4 @@
-using Plotly.NET;
+using System.Text.Json.Nodes;
 using static TorchSharp.torch;
 
 namespace Workbench.Plots;
@@ -76,7 +76,7 @@ public static partial class Charts
         ArgumentNullException.ThrowIfNull(sets);
         if (sets.Count == 0) throw new ArgumentException("no point sets", nameof(sets));
         extent?.Validate(nameof(extent));
-        var traces = new List<Trace>();
+        var traces = new List<JsonObject>();
         for (int i = 0; i < sets.Count; i++)
         {
             var (name, pts) = sets[i];

@@ -1,4 +1,4 @@
-using Plotly.NET;
+using System.Text.Json.Nodes;
 using Workbench.Training;
 
 namespace Workbench.Plots;
@@ -60,7 +60,7 @@ public static partial class Charts
         if (series.Count == 0) throw new ArgumentException("no series to draw", nameof(series));
         if (smoothing is < 0 or >= 1 || double.IsNaN(smoothing))
             throw new ArgumentOutOfRangeException(nameof(smoothing), smoothing, "smoothing must be in [0, 1)");
-        var traces = new List<Trace>();
+        var traces = new List<JsonObject>();
         var palette = Palette;
         for (int i = 0; i < series.Count; i++)
         {
@@ -167,7 +167,7 @@ public static partial class Charts
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(groups);
-        var traces = new List<Trace>();
+        var traces = new List<JsonObject>();
         int i = 0;
         foreach (var (name, vals) in groups)
         {

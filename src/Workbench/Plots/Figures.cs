@@ -1,53 +1,82 @@
-using Plotly.NET;
+using System.Collections;
+using System.Text.Json.Nodes;
 
 namespace Workbench.Plots;
 
 /// <summary>
-/// Builds Plotly.NET charts from plotly.js attribute names (the names in plotly.js's reference, which is also what
-/// a PyTorch user knows from Python's plotly). Plotly.NET's F# builders take dozens of positional options from C#;
-/// traces and layouts are dynamic objects, so setting the attributes directly keeps our builders short.
+/// Builds plotly.js figures as JSON nodes from plotly.js attribute names (the names in plotly.js's reference, which
+/// is also what a PyTorch user knows from Python's plotly). Null values leave an attribute out; non-finite numbers
+/// become null, which plotly.js draws as gaps.
 /// </summary>
 internal static class Figures
 {
-    public static Trace Trace(string type, params (string Key, object? Value)[] props)
+    /// <summary>A trace object: <c>{"type": type, ...props}</c>.</summary>
+    public static JsonObject Trace(string type, params (string Key, object? Value)[] props)
     {
-        var t = new Trace2D(type);
-        foreach (var (k, v) in props) if (v is not null) t.SetProperty(k, v);
+        var t = new JsonObject { ["type"] = type };
+        Set(t, props);
         return t;
     }
 
-    public static Dictionary<string, object> Obj(params (string Key, object? Value)[] props)
+    /// <summary>A JSON object of the non-null properties.</summary>
+    public static JsonObject Obj(params (string Key, object? Value)[] props)
     {
-        var d = new Dictionary<string, object>();
-        foreach (var (k, v) in props) if (v is not null) d[k] = v;
-        return d;
+        var o = new JsonObject();
+        Set(o, props);
+        return o;
     }
 
-    public static Dictionary<string, object>? Title(string? text) => text is null ? null : Obj(("text", text));
+    static void Set(JsonObject o, (string Key, object? Value)[] props)
+    {
+        foreach (var (k, v) in props) if (v is not null) o[k] = Node(v);
+    }
 
-    public static Dictionary<string, object> Axis(string? title, bool log = false, object? extra = null)
+    /// <summary>
+    /// A value as a JSON node: strings, booleans and numbers as values (non-finite doubles as null), sequences as
+    /// arrays (element by element, so arrays of arrays become nested arrays), nodes as they are.
+    /// </summary>
+    public static JsonNode? Node(object? value) => value switch
+    {
+        null => null,
+        JsonNode n => n,
+        string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        int i => JsonValue.Create(i),
+        long l => JsonValue.Create(l),
+        double d => double.IsFinite(d) ? JsonValue.Create(d) : null,
+        float f => float.IsFinite(f) ? JsonValue.Create(f) : null,
+        IEnumerable e => new JsonArray(e.Cast<object?>().Select(Node).ToArray()),
+        _ => throw new ArgumentException($"no JSON form for {value.GetType()}", nameof(value)),
+    };
+
+    public static JsonObject? Title(string? text) => text is null ? null : Obj(("text", text));
+
+    /// <summary>An axis: its title, <c>type: "log"</c> when <paramref name="log"/>, then the properties of <paramref name="extra"/>.</summary>
+    public static JsonObject Axis(string? title, bool log = false, JsonObject? extra = null)
     {
         var a = Obj(("title", Title(title)), ("type", log ? "log" : null));
-        if (extra is Dictionary<string, object> e) foreach (var (k, v) in e) a[k] = v;
+        if (extra is not null)
+            foreach (var key in extra.Select(p => p.Key).ToList())
+            {
+                var v = extra[key];
+                extra.Remove(key);
+                a[key] = v;
+            }
         return a;
     }
 
-    public static Chart Build(IEnumerable<Trace> traces, string? title, Dictionary<string, object>? xaxis,
-        Dictionary<string, object>? yaxis, int? height = null, int? width = null, params (string Key, object? Value)[] layoutExtra)
+    /// <summary>
+    /// A chart of the traces with the shared layout: optional title, the axes, height (420 unless given), optional
+    /// width, margins (more room at the top for a title), then <paramref name="layoutExtra"/>.
+    /// </summary>
+    public static Chart Build(IEnumerable<JsonObject> traces, string? title, JsonObject? xaxis,
+        JsonObject? yaxis, int? height = null, int? width = null, params (string Key, object? Value)[] layoutExtra)
     {
-        var list = traces.ToList();
-        var chart = list.Count == 1
-            ? GenericChart.ofTraceObject(false, list[0])
-            : GenericChart.combine(list.Select(t => GenericChart.ofTraceObject(false, t)));
-        var layout = new Layout();
-        if (title is not null) layout.SetProperty("title", Obj(("text", title)));
-        if (xaxis is not null) layout.SetProperty("xaxis", xaxis);
-        if (yaxis is not null) layout.SetProperty("yaxis", yaxis);
-        layout.SetProperty("height", height ?? 420);
-        if (width is not null) layout.SetProperty("width", width.Value);
-        layout.SetProperty("margin", Obj(("l", 60), ("r", 20), ("t", title is null ? 20 : 50), ("b", 50)));
-        foreach (var (k, v) in layoutExtra) if (v is not null) layout.SetProperty(k, v);
-        return new Chart(GenericChart.setLayout(layout, chart));
+        var data = new JsonArray(traces.Cast<JsonNode?>().ToArray());
+        var layout = Obj(("title", Title(title)), ("xaxis", xaxis), ("yaxis", yaxis), ("height", height ?? 420), ("width", width),
+            ("margin", Obj(("l", 60), ("r", 20), ("t", title is null ? 20 : 50), ("b", 50))));
+        Set(layout, layoutExtra);
+        return new Chart(data, layout, copy: false);
     }
 
     /// <summary>Non-finite values become null, which plotly.js draws as gaps (JSON has no NaN or infinities).</summary>
