@@ -148,7 +148,9 @@ internal sealed class StdioKernel : IDisposable
     public async Task<KernelCellResult> SubmitCodeAsync(string label, string code, TimeSpan timeout, string targetKernelName = "csharp")
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var token = $"{_tokenPrefix}.{++_nextToken}";
+        // No '.' in a token: the kernel reads "T.n" as the n-th child of command T (it names its own sub-commands
+        // so), and a dotted token of ours got its CommandFailed swallowed in an experiment.
+        var token = $"{_tokenPrefix}-{++_nextToken}";
         var outputs = new List<KernelOutput>();
         var clock = Stopwatch.StartNew();
         KernelCellResult Result(bool ok, string? failure) => new()

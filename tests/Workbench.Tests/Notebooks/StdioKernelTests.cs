@@ -48,7 +48,7 @@ public class StdioKernelTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public async Task ReportsCompileErrorsAndTimesOutACellThatDoesNotFinish()
+    public async Task ReportsCompileErrorsAndExceptionsGoesOnAfterThemAndTimesOutACellThatDoesNotFinish()
     {
         await ExternalKernel.EnsureToolRestoredAsync();
         using var kernel = await StdioKernel.StartAsync(ExternalKernel.RepoRoot(), TimeSpan.FromMinutes(3));
@@ -61,6 +61,14 @@ public class StdioKernelTests(ITestOutputHelper output)
         var bad = await kernel.SubmitCodeAsync("compile error", "int y = \"not an int\";", TimeSpan.FromMinutes(2));
         Assert.False(bad.Succeeded);
         Assert.Contains("CS0029", bad.Failure);
+
+        var thrown = await kernel.SubmitCodeAsync("throws", "throw new ArgumentException(\"thrown on purpose\");", TimeSpan.FromMinutes(2));
+        Assert.False(thrown.Succeeded);
+        Assert.Contains("ArgumentException: thrown on purpose", thrown.Failure);
+
+        var after = await kernel.SubmitCodeAsync("after the failures", "x * 2", TimeSpan.FromMinutes(2));
+        Assert.True(after.Succeeded, after.Failure); // the kernel goes on after failed cells, and so does the client
+        Assert.Contains(after.Formatted, o => o.Value.Contains("<pre>40</pre>"));
 
         var slow = await kernel.SubmitCodeAsync("slow", "System.Threading.Thread.Sleep(60_000);", TimeSpan.FromSeconds(3));
         Assert.False(slow.Succeeded);
