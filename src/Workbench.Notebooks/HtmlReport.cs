@@ -67,7 +67,7 @@ public static class HtmlReport
             .Append("<title>").Append(Escape(title)).Append("</title>\n<style>\n").Append(Style).Append("\n</style>\n");
         // Charts draw with plotly.js: the first chart output of a run carries it; when none does (it was replaced
         // by a live update, say), the page embeds it once in the head so that it opens offline.
-        if (html.Contains("workbench-chart", StringComparison.Ordinal) && !html.Contains("data-workbench-plotlyjs", StringComparison.Ordinal))
+        if (html.Contains("workbench-chart", StringComparison.Ordinal) && !html.Contains(Plots.Chart.PlotlyJsCarrierAttribute, StringComparison.Ordinal))
             page.Append("<script type=\"text/javascript\">\n")
                 .Append(Plots.Chart.PlotlyJs.Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase))
                 .Append("\n</script>\n");
