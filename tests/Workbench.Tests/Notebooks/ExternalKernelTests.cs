@@ -96,6 +96,15 @@ public class ExternalKernelTests(ITestOutputHelper output)
             "no image/png (the image grids) among the outputs:\n" + ExternalKernel.Describe(run));
         Assert.True(formatted.Any(o => o.MimeType == "text/html" && o.Value.Contains("<table")),
             "no DataFrame rendered as an HTML table among the outputs:\n" + ExternalKernel.Describe(run));
+
+        // Live outputs update in place: every update names a display the front end was shown (VS Code replaces
+        // that output), and a live chart's updates are charts, not the text "Chart(...)".
+        var shown = formatted.Where(o => o.Kind == "display" && o.ValueId is not null).Select(o => o.ValueId).ToHashSet();
+        var updates = formatted.Where(o => o.Kind == "update").ToList();
+        Assert.Contains(updates, o => o.MimeType == "text/html" && o.Value.Contains("workbench-chart"));
+        Assert.Contains(updates, o => o.MimeType == "text/html" && o.Value.Contains("workbench-progress"));
+        Assert.All(updates, o => Assert.Contains(o.ValueId, shown));
+        Assert.DoesNotContain(formatted, o => o.MimeType == "text/plain" && o.Value.StartsWith("Chart(", StringComparison.Ordinal));
     }
 
     /// <summary>The notebook's <c>#r "../src/Workbench/bin/Debug/net8.0/Workbench.dll"</c> must resolve from

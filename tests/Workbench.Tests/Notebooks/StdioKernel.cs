@@ -9,7 +9,7 @@ namespace Workbench.Tests.Notebooks;
 /// <summary>One output of a submitted cell, as the kernel reported it. Kind is one of "display", "update",
 /// "return" (formatted values: one output per mime type), "stdout", "stderr", "error" (ErrorProduced, or a
 /// failed child command).</summary>
-internal sealed record KernelOutput(string Kind, string MimeType, string Value)
+internal sealed record KernelOutput(string Kind, string MimeType, string Value, string? ValueId = null)
 {
     public override string ToString() => $"{Kind} {MimeType}: {(Value.Length > 300 ? Value[..300] + "…" : Value)}";
 }
@@ -209,7 +209,7 @@ internal sealed class StdioKernel : IDisposable
         {
             if (ev?["formattedValues"] is not JsonArray values) return;
             foreach (var v in values)
-                outputs.Add(new(kind, (string?)v?["mimeType"] ?? "", (string?)v?["value"] ?? ""));
+                outputs.Add(new(kind, (string?)v?["mimeType"] ?? "", (string?)v?["value"] ?? "", (string?)ev["valueId"]));
         }
     }
 
