@@ -54,7 +54,7 @@ public static class InteractiveKernel
                 if (!Directory.Exists(folder)) continue;
                 foreach (var dll in Directory.GetFiles(folder, "*.dll").Order(StringComparer.Ordinal))
                 {
-                    var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(dll);
+                    var assembly = LoadOnce(dll);
                     foreach (var type in assembly.GetExportedTypes())
                     {
                         if (type.IsAbstract || type.IsInterface || type.IsGenericTypeDefinition || !typeof(IKernelExtension).IsAssignableFrom(type))
@@ -64,5 +64,15 @@ public static class InteractiveKernel
                 }
             }
         });
+    }
+
+    /// <summary>An extension assembly already loaded by an earlier kernel in this process (another notebook, or
+    /// another version of the package: TorchSharp brings SkiaSharp 2.88 where a notebook names 3.119) is reused;
+    /// loading a second assembly of the same name into the default context would fail.</summary>
+    static System.Reflection.Assembly LoadOnce(string path)
+    {
+        var name = System.Reflection.AssemblyName.GetAssemblyName(path).Name;
+        return AssemblyLoadContext.Default.Assemblies.FirstOrDefault(a => a.GetName().Name == name)
+               ?? AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
     }
 }

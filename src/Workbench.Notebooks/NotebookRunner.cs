@@ -241,11 +241,15 @@ public static partial class NotebookRunner
     static int? LineOf(string message) =>
         CompileError().Match(message) is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
 
+    /// <summary>The exception and, since the kernel compiles cells without line information, the innermost frame
+    /// (a method of a cell shows as <c>Submission#N.Name</c>).</summary>
     static string FirstLine(CommandFailed failed)
     {
         var message = failed.Exception is { } e ? $"{e.GetType().FullName}: {e.Message}" : failed.Message;
         var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return lines.Length == 0 ? "failed" : string.Join(" ", lines.Take(3).Select(l => l.Trim()));
+        var text = lines.Length == 0 ? "failed" : string.Join(" ", lines.Take(3).Select(l => l.Trim()));
+        var frame = failed.Exception?.StackTrace?.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("at ", StringComparison.Ordinal));
+        return frame is null ? text : $"{text} ({frame})";
     }
 
     static async Task WriteAtomicallyAsync(string path, string text)

@@ -225,6 +225,7 @@ public class NotebookRunnerFailureTests
         var f = run.Failure!;
         Assert.Equal((3, "boom"), (f.Cell, f.CellId));
         Assert.Contains("fails.ipynb: cell 3 (id boom): System.DivideByZeroException", f.Message);
+        Assert.Contains(".Divide(Int32 x, Int32 y))", f.Message); // where it was raised
 
         // The partial notebook is written, valid, with the error as the cell's output and the rest not run.
         var written = Load(run.NotebookOutputPath!);
@@ -278,6 +279,17 @@ public class NotebookRunnerFailureTests
         var run = await NotebookRunner.RunAsync(path);
         Assert.Equal((1, 1), (run.Failure!.Cell, run.Failure.Line));
         Assert.Contains("CS0246", run.Failure.Message); // TorchSharp not found, as in Polyglot Notebooks
+    }
+
+    /// <summary>TorchSharp pulls in SkiaSharp 2.88 and its kernel extension; a later notebook in the same process
+    /// that names SkiaSharp 3.119 brings the same extension again, from another folder.</summary>
+    [Fact]
+    public async Task NotebooksInOneProcessLoadPackagesWithKernelExtensionsAgain()
+    {
+        var first = await NotebookRunner.RunAsync(Write("torch-only", Code("#r \"nuget: TorchSharp-cpu, 0.107.0\"")));
+        Assert.True(first.Succeeded, first.Failure?.Message);
+        var second = await NotebookRunner.RunAsync(Write("skia", Code("#r \"nuget: SkiaSharp, 3.119.4\"\nnew SkiaSharp.SKBitmap(2, 2).Width")));
+        Assert.True(second.Succeeded, second.Failure?.Message);
     }
 
     [Fact]
