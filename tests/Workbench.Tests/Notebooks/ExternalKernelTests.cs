@@ -60,7 +60,7 @@ internal static class ExternalKernel
 }
 
 /// <summary>
-/// notebooks/00-tour.ipynb run through the real .NET Interactive kernel as VS Code's Polyglot Notebooks starts it
+/// The notebooks run through the real .NET Interactive kernel as VS Code's Polyglot Notebooks starts it
 /// (<c>dotnet interactive stdio</c> in notebooks/, a separate process), so a break in the real kernel (an assembly
 /// version it cannot load, a formatter it does not pick up) cannot hide behind the in-process NotebookRunner.
 /// </summary>
@@ -70,11 +70,21 @@ public class ExternalKernelTests(ITestOutputHelper output)
     static readonly Regex LocalReference = new("""^\s*#r\s+"(?!nuget:)([^"]+)"\s*$""", RegexOptions.Multiline);
 
     [SkippableFact]
-    public async Task TourRunsInTheRealKernelInQuickMode()
+    public Task TourRunsInTheRealKernelInQuickMode() => RunsInTheRealKernelInQuickMode("00-tour.ipynb");
+
+    /// <summary>The paper notebooks, one kernel each, in order (about a minute together on two cores).</summary>
+    [SkippableFact]
+    public async Task PaperNotebooksRunInTheRealKernelInQuickMode()
+    {
+        foreach (var notebook in new[] { "01-glow.ipynb", "02-stylegan2.ipynb", "03-nvae.ipynb" })
+            await RunsInTheRealKernelInQuickMode(notebook);
+    }
+
+    async Task RunsInTheRealKernelInQuickMode(string name)
     {
         await ExternalKernel.EnsureToolRestoredAsync();
         var root = ExternalKernel.RepoRoot();
-        var notebook = Path.Combine(root, "notebooks", "00-tour.ipynb");
+        var notebook = Path.Combine(root, "notebooks", name);
         await EnsureLocalReferencesResolve(root, notebook);
 
         var run = await StdioNotebookRun.RunAsync(notebook, new Dictionary<string, string> { ["quick"] = "true" },
@@ -83,19 +93,19 @@ public class ExternalKernelTests(ITestOutputHelper output)
         output.WriteLine(ExternalKernel.Describe(run));
 
         if (run.FirstFailure is { } failed)
-            Assert.Fail($"00-tour.ipynb failed in the real kernel at {failed.Label}:\n{failed.Failure}");
+            Assert.Fail($"{name} failed in the real kernel at {failed.Label}:\n{failed.Failure}");
         var codeCells = IpynbCell.Load(notebook).Count(c => c.CellType == "code");
         Assert.Equal(codeCells + 1, run.Cells.Count); // every code cell, plus the injected parameters
         var errors = run.Cells.SelectMany(c => c.Errors.Select(e => $"{c.Label}: {e}")).ToList();
-        Assert.True(errors.Count == 0, "00-tour.ipynb wrote errors in the real kernel:\n" + string.Join("\n", errors));
+        Assert.True(errors.Count == 0, $"{name} wrote errors in the real kernel:\n" + string.Join("\n", errors));
 
         var formatted = run.Cells.SelectMany(c => c.Formatted).ToList();
         Assert.True(formatted.Any(o => o.MimeType == "text/html" && o.Value.Contains("workbench-chart")),
-            "no text/html chart (a workbench-chart div) among the outputs:\n" + ExternalKernel.Describe(run));
+            $"{name}: no text/html chart (a workbench-chart div) among the outputs:\n" + ExternalKernel.Describe(run));
         Assert.True(formatted.Any(o => o.MimeType == "image/png" && o.Value.Length > 100),
-            "no image/png (the image grids) among the outputs:\n" + ExternalKernel.Describe(run));
+            $"{name}: no image/png (the image grids) among the outputs:\n" + ExternalKernel.Describe(run));
         Assert.True(formatted.Any(o => o.MimeType == "text/html" && o.Value.Contains("<table")),
-            "no DataFrame rendered as an HTML table among the outputs:\n" + ExternalKernel.Describe(run));
+            $"{name}: no DataFrame rendered as an HTML table among the outputs:\n" + ExternalKernel.Describe(run));
 
         // Live outputs update in place: every update names a display the front end was shown (VS Code replaces
         // that output), and a live chart's updates are charts, not the text "Chart(...)".
@@ -128,7 +138,7 @@ public class ExternalKernelTests(ITestOutputHelper output)
                     "build", Path.Combine("src", "Workbench", "Workbench.csproj"), "-c", "Debug", "-nologo", "-v", "q");
                 Assert.True(exit == 0, $"building src/Workbench failed:\n{log}");
             }
-            Assert.True(File.Exists(path), $"00-tour.ipynb's #r \"{reference}\" does not resolve from {dir}: no {path}");
+            Assert.True(File.Exists(path), $"{Path.GetFileName(notebook)}'s #r \"{reference}\" does not resolve from {dir}: no {path}");
         }
     }
 }
