@@ -22,6 +22,9 @@ public sealed class TrainingLog
     public TrainingLog(double elapsedSeconds = 0) => _timeOffset = elapsedSeconds;
 
     public int Count => _steps.Count;
+
+    /// <summary>The step of the last row (0 before the first), e.g. for a progress bar fed from a log callback.</summary>
+    public long LastStep => _steps.Count == 0 ? 0 : _steps[^1];
     public IReadOnlyList<string> MetricNames => _order;
     public double ElapsedSeconds => _timeOffset + _clock.Elapsed.TotalSeconds;
 

@@ -5,6 +5,16 @@ namespace Workbench.Tests.Foundation;
 public class TrainingLogTests
 {
     [Fact]
+    public void LastStepIsTheStepOfTheLastRow()
+    {
+        var log = new TrainingLog();
+        Assert.Equal(0, log.LastStep);
+        log.Add(10, ("loss", 2.5));
+        log.Add(20, ("eval", 1.0));
+        Assert.Equal(20, log.LastStep);
+    }
+
+    [Fact]
     public void RowsWithDifferentMetricsRoundTripThroughCsv()
     {
         var log = new TrainingLog();
