@@ -127,10 +127,14 @@ public static partial class NotebookRunner
         var values = options.Parameters.ToList();
         if (options.Quick) values.Add(KeyValuePair.Create("quick", "true"));
         var parametersCell = document.Elements.FirstOrDefault(e => IsCode(e) && Tags(e).Contains(Parameters.Tag));
+        if (document.Elements.FirstOrDefault(e => !IsCode(e) && e.KernelName != "markdown") is { } other)
+        {
+            result.Failure = new CellFailure(numbers[other], other.Id, null,
+                $"{file}: cell {numbers[other]} is a '{other.KernelName}' cell; `notebook run` has the C# kernel only.");
+            return result;
+        }
         try
         {
-            if (document.Elements.FirstOrDefault(e => !IsCode(e) && e.KernelName != "markdown") is { } other)
-                throw new ParameterException($"{file}: cell {numbers[other]} is a '{other.KernelName}' cell; `notebook run` has the C# kernel only.");
             if (values.Count > 0)
             {
                 if (parametersCell is null)
