@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Workbench.Notebooks;
 
 namespace Workbench.Cli;
@@ -25,15 +26,35 @@ public static class NotebookCommand
             DefaultValueFactory = _ => Path.Combine("notebooks", ".out"),
         };
         var html = new Option<bool>("--html") { Description = "Also write a standalone HTML report (plotly.js embedded, opens offline)." };
+        var timeout = new Option<double?>("--timeout")
+        {
+            Description = "The longest one cell may run, in seconds (default: no limit). A cell that runs longer fails the notebook.",
+        };
 
-        var run = new Command("run", "Run notebooks headless, top to bottom, and write the executed copies.");
+        var run = new Command("run", "Run notebooks headless, top to bottom, and write the executed copies. Exit code 0 when every notebook ran, 1 when a cell failed, timed out or was interrupted (SIGTERM, Ctrl-C; the partial executed notebook is written), 2 for bad input.");
         run.Arguments.Add(files);
         run.Options.Add(param);
         run.Options.Add(quick);
         run.Options.Add(output);
         run.Options.Add(html);
+        run.Options.Add(timeout);
         run.SetAction(parseResult =>
         {
+            var paths = parseResult.GetValue(files) ?? [];
+            foreach (var path in paths)
+            {
+                string? problem = Directory.Exists(path) ? "is a folder; name the notebooks in it (e.g. notebooks/*.ipynb)"
+                    : !File.Exists(path) ? "no such file"
+                    : null;
+                if (problem is null) continue;
+                Console.Error.WriteLine($"error: {path}: {problem}");
+                return 2;
+            }
+            if (parseResult.GetValue(timeout) is { } limit && !(limit > 0))
+            {
+                Console.Error.WriteLine($"error: --timeout {limit}: must be a positive number of seconds");
+                return 2;
+            }
             List<KeyValuePair<string, string>> parameters;
             try { parameters = (parseResult.GetValue(param) ?? []).Select(Parameters.ParseAssignment).ToList(); }
             catch (ParameterException e)
@@ -41,8 +62,15 @@ public static class NotebookCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
+            // SIGTERM and Ctrl-C stop the running cell; the partial executed notebook is still written.
+            using var stop = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             var options = new RunOptions
             {
+                CellTimeout = parseResult.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                Cancellation = stop.Token,
                 Parameters = parameters,
                 Quick = parseResult.GetValue(quick),
                 OutputDirectory = parseResult.GetValue(output),
@@ -51,8 +79,9 @@ public static class NotebookCommand
             };
             int failed = 0;
             // Each notebook runs even when an earlier one failed, so one run reports every broken notebook.
-            foreach (var file in parseResult.GetValue(files) ?? [])
+            foreach (var file in paths)
             {
+                if (stop.IsCancellationRequested) break;
                 RunResult result;
                 try { result = NotebookRunner.RunAsync(file, options).GetAwaiter().GetResult(); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -73,7 +102,8 @@ public static class NotebookCommand
                         Console.Error.WriteLine($"  partial executed notebook: {result.NotebookOutputPath}");
                 }
             }
-            return failed == 0 ? 0 : 1;
+            Console.CancelKeyPress -= onCancel;
+            return failed == 0 && !stop.IsCancellationRequested ? 0 : 1;
         });
 
         var notebook = new Command("notebook", "Work with the notebooks (run them headless).");

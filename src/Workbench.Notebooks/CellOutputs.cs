@@ -50,6 +50,9 @@ internal sealed class CellOutputs(InteractiveDocumentElement cell)
         cell.Outputs.Add(new ErrorElement(failed.Exception?.Message ?? failed.Message, name, trace));
     }
 
+    /// <summary>The cell did not finish: it timed out or the run was interrupted.</summary>
+    public void Stopped(string why) => cell.Outputs.Add(new ErrorElement(why, "CellStopped", []));
+
     void Stream(string name, string text)
     {
         if (text.Length == 0) return;

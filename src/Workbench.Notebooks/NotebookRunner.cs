@@ -28,6 +28,13 @@ public sealed record RunOptions
 
     /// <summary>Where the per-cell progress lines go (the CLI passes stderr); null for none.</summary>
     public TextWriter? Progress { get; init; }
+
+    /// <summary>The longest one cell may run (papermill's <c>--execution-timeout</c>); null for no limit.</summary>
+    public TimeSpan? CellTimeout { get; init; }
+
+    /// <summary>Stops the run (the CLI cancels it on SIGTERM and Ctrl-C): the running cell is named as interrupted
+    /// and the partial executed notebook is written.</summary>
+    public CancellationToken Cancellation { get; init; }
 }
 
 /// <summary>Why a run stopped: the cell (1-based position in the notebook file, markdown included; 0 for the
@@ -177,9 +184,9 @@ public static partial class NotebookRunner
                 var cellClock = Stopwatch.StartNew();
                 var cellStart = DateTimeOffset.Now;
                 var outputs = new CellOutputs(cell);
-                var commandResult = await kernel.SendAsync(new SubmitCode(cell.Contents, CSharp));
+                var (commandResult, stopped) = await SubmitAsync(kernel, cell.Contents, options);
                 CommandFailed? failed = null;
-                foreach (var e in commandResult.Events)
+                foreach (var e in commandResult?.Events ?? [])
                 {
                     if (e is CommandFailed f) failed = f;
                     else outputs.Add(e);
@@ -191,13 +198,18 @@ public static partial class NotebookRunner
                     ["shell.execute_reply"] = DateTimeOffset.Now.ToString("o", CultureInfo.InvariantCulture),
                 };
                 var label = number == 0 ? "injected parameters" : $"cell {number}/{document.Elements.Count}";
-                if (failed is not null)
+                if (failed is not null || stopped is not null)
                 {
-                    outputs.Failed(failed);
-                    var line = LineOf(failed.Message);
+                    int? line = null;
+                    if (failed is not null)
+                    {
+                        outputs.Failed(failed);
+                        line = LineOf(failed.Message);
+                    }
+                    else outputs.Stopped(stopped!);
                     var where = number == 0 ? "the injected parameters cell" : $"cell {number}" + (cell.Id is { } id ? $" (id {id})" : "");
                     var at = line is null ? "" : $", line {line}";
-                    result.Failure = new CellFailure(number, cell.Id, line, $"{file}: {where}{at}: {FirstLine(failed)}");
+                    result.Failure = new CellFailure(number, cell.Id, line, $"{file}: {where}{at}: {stopped ?? FirstLine(failed!)}");
                     options.Progress?.WriteLine($"[{name}] {label} FAILED {cellClock.Elapsed.TotalSeconds:0.0} s");
                     break;
                 }
@@ -229,6 +241,21 @@ public static partial class NotebookRunner
             }
         }
         return result;
+    }
+
+    /// <summary>Runs one cell; on timeout or cancellation asks the kernel to cancel it and returns why it stopped
+    /// (C# code that never checks for cancellation keeps running until the process ends).</summary>
+    static async Task<(KernelCommandResult? Result, string? Stopped)> SubmitAsync(Kernel kernel, string code, RunOptions options)
+    {
+        var send = kernel.SendAsync(new SubmitCode(code, CSharp));
+        var limit = options.CellTimeout is { } t ? Task.Delay(t) : Task.Delay(Timeout.Infinite);
+        var cancelled = Task.Delay(Timeout.Infinite, options.Cancellation);
+        var first = await Task.WhenAny(send, limit, cancelled);
+        if (first == send) return (await send, null);
+        _ = kernel.SendAsync(new Cancel());
+        return (null, first == limit
+            ? $"timed out after {options.CellTimeout!.Value.TotalSeconds:0.#} s (--timeout)"
+            : "interrupted before it finished");
     }
 
     static KernelInfoCollection Kernels() => [new Microsoft.DotNet.Interactive.Documents.KernelInfo(CSharp, "C#", ["c#", "C#"])];

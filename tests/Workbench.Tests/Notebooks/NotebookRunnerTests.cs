@@ -205,6 +205,16 @@ public class NotebookRunnerTests(FeatureNotebook feature) : IClassFixture<Featur
 [Collection(nameof(NotebookKernel))]
 public class NotebookRunnerFailureTests
 {
+    /// <summary>Cancels the run shortly after a progress line containing <paramref name="line"/> is written.</summary>
+    sealed class CancelAfterLine(string line, CancellationTokenSource stop) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.Contains(line) == true) stop.CancelAfter(300);
+        }
+    }
+
     [Fact]
     public async Task ARuntimeExceptionNamesNotebookAndCellAndStopsTheRun()
     {
@@ -290,6 +300,35 @@ public class NotebookRunnerFailureTests
         Assert.True(first.Succeeded, first.Failure?.Message);
         var second = await NotebookRunner.RunAsync(Write("skia", Code("#r \"nuget: SkiaSharp, 3.119.4\"\nnew SkiaSharp.SKBitmap(2, 2).Width")));
         Assert.True(second.Succeeded, second.Failure?.Message);
+    }
+
+    [Fact]
+    public async Task ACellThatRunsTooLongTimesOutAndThePartialNotebookIsWritten()
+    {
+        var path = Write("slow", Code("Console.WriteLine(\"before\");", "first"),
+            Code("var until = DateTime.UtcNow.AddSeconds(60);\nwhile (DateTime.UtcNow < until) System.Threading.Thread.Sleep(20);", "loop"),
+            Code("Console.WriteLine(\"after\");", "last"));
+        var outDir = Path.Combine(Path.GetDirectoryName(path)!, "out");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Long enough for a cold kernel's first cell (Roslyn warms up), far shorter than the loop.
+        var run = await NotebookRunner.RunAsync(path, new RunOptions { OutputDirectory = outDir, CellTimeout = TimeSpan.FromSeconds(10) });
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(50), $"the run took {clock.Elapsed}");
+        Assert.Equal((2, "loop"), (run.Failure!.Cell, run.Failure.CellId));
+        Assert.Contains("slow.ipynb: cell 2 (id loop): timed out after 10 s", run.Failure.Message);
+        var cells = Cells(Load(run.NotebookOutputPath!));
+        Assert.Equal("before\n", TestNotebooks.Text(cells[0]["outputs"]![0]!["text"]));
+        Assert.Equal("error", (string?)cells[1]["outputs"]![0]!["output_type"]);
+        Assert.Null((int?)cells[2]["execution_count"]);
+    }
+
+    [Fact]
+    public async Task CancellingTheRunNamesTheInterruptedCell()
+    {
+        var path = Write("stopped", Code("Console.WriteLine(1);"), Code("System.Threading.Thread.Sleep(3000);", "sleeper"));
+        using var stop = new CancellationTokenSource();
+        var progress = new CancelAfterLine("cell 1/2 ok", stop);
+        var run = await NotebookRunner.RunAsync(path, new RunOptions { Cancellation = stop.Token, Progress = progress });
+        Assert.Contains("stopped.ipynb: cell 2 (id sleeper): interrupted before it finished", run.Failure!.Message);
     }
 
     [Fact]
