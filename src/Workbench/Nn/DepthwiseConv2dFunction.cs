@@ -7,10 +7,9 @@ namespace Workbench.Nn;
 /// A stride-1 depthwise convolution (groups = channels, one k×k filter per channel; the 5×5 conv of NVAE's
 /// generator cell, Vahdat &amp; Kautz 2020, Section 3.1, Fig. 3a) with a hand-written backward pass.
 /// <para>
-/// Why: libtorch's CPU backward for grouped convolutions takes a slow generic path; we measured it at about ten
-/// times the forward pass (a 5×5 depthwise conv over 64×96×28×28 on 2 cores: forward 15 ms, backward 120–200 ms).
-/// The gradients can be written with fast kernels instead (the input gradient costs a forward conv, the weight
-/// gradient k batched matrix products); a whole NVAE training step gets about 10–15% faster (papers/nvae.md):
+/// libtorch's CPU backward for grouped convolutions takes a slow generic path; this backward computes the same
+/// gradients with fast kernels instead (the input gradient costs a forward conv, the weight gradient k batched
+/// matrix products):
 /// <list type="bullet">
 /// <item>∂L/∂x = depthwise conv of ∂L/∂y with the spatially flipped filters and padding k − 1 − p
 /// (the transposed convolution of a stride-1 conv);</item>
@@ -18,7 +17,7 @@ namespace Workbench.Nn;
 /// over the channels (one per row offset i) whose diagonals are the k column offsets j;</item>
 /// <item>∂L/∂b[c] = Σ_{n,h,w} ∂L/∂y[n, c, h, w].</item>
 /// </list>
-/// Checked against libtorch's own autograd in the tests (<c>DepthwiseConvolutionGradientsMatchAutograd</c>).
+/// The test <c>DepthwiseConvolutionGradientsMatchAutograd</c> compares them with libtorch's own autograd.
 /// </para>
 /// </summary>
 public sealed class DepthwiseConv2dFunction : autograd.SingleTensorFunction<DepthwiseConv2dFunction>

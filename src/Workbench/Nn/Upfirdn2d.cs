@@ -38,7 +38,7 @@ public static class Upfirdn2d
         y = y[.., .., (int)Math.Max(-pad.Y0, 0)..(int)(hh - Math.Max(-pad.Y1, 0)), (int)Math.Max(-pad.X0, 0)..(int)(ww - Math.Max(-pad.X1, 0))];
         // conv2d is a correlation, so flip the filter to convolve; one filter per channel (depthwise).
         var f = (filter.flip(0, 1) * gain).to(x.dtype).to(x.device);
-        var weight = f[TensorIndex.None, TensorIndex.None].expand(c, 1, f.shape[0], f.shape[1]).contiguous(); // contiguous: 2.5x faster depthwise kernels on CPU
+        var weight = f[TensorIndex.None, TensorIndex.None].expand(c, 1, f.shape[0], f.shape[1]).contiguous(); // contiguous: the CPU depthwise kernels take a faster path on a contiguous weight
         y = nn.functional.conv2d(y, weight, groups: c);
         if (down > 1) y = y[.., .., TensorIndex.Slice(null, null, down), TensorIndex.Slice(null, null, down)];
         return y.MoveToOuterDisposeScope();

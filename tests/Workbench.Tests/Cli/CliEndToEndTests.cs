@@ -16,9 +16,6 @@ public class CliEndToEndTests
         "--batch", "8", "--sample-every", "0", "--eval-limit", "16",
     };
 
-    static bool HaveFashionMnist() =>
-        DatasetResolver.TryLocate("fashion-mnist", new[] { "train-images-idx3-ubyte", "t10k-images-idx3-ubyte" }) is not null;
-
     static Process Start(string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Workbench.Cli.dll");
@@ -43,10 +40,10 @@ public class CliEndToEndTests
         Checkpoint.Load(Path.Combine(run, "checkpoints", "last.safetensors")).Tensors
             .Where(kv => kv.Key.StartsWith("model.")).ToDictionary();
 
-    [Fact]
+    [SkippableFact]
     public void KilledRunResumesToTheSameWeightsAsAStraightRun()
     {
-        if (!HaveFashionMnist()) return; // .ci/run installs dataset-fashion-mnist
+        RequiredData.RequireFashionMnist(new[] { "train-images-idx3-ubyte", "t10k-images-idx3-ubyte" });
         var root = Directory.CreateTempSubdirectory("wb-e2e").FullName;
         string straight = Path.Combine(root, "straight"), killed = Path.Combine(root, "killed");
         var common = new[] { "train", "vae", "--steps", "12", "--seed", "3" }.Concat(TinyVae).ToArray();

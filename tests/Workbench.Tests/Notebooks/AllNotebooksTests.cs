@@ -49,11 +49,12 @@ public class AllNotebooksTests
         Assert.Contains(Parameters.Declared(TestNotebooks.Text(code[1]["source"])), p => p.Name == "quick" && p.TypeName == "bool");
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Notebooks))]
     public async Task RunsInQuickModeWithoutErrors(string notebook)
     {
         var path = Path.Combine(RepoRoot(), "notebooks", notebook);
+        if (RequiredData.NotebookNeedsFashionMnist(path)) RequiredData.RequireFashionMnist();
 
         var outDir = Path.Combine(Path.GetTempPath(), "wb-nb-tests", "all-" + Guid.NewGuid().ToString("N")[..8]);
         var run = await NotebookRunner.RunAsync(path, new RunOptions { Quick = true, OutputDirectory = outDir });

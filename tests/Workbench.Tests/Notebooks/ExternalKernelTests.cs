@@ -72,19 +72,32 @@ public class ExternalKernelTests(ITestOutputHelper output)
     [SkippableFact]
     public Task TourRunsInTheRealKernelInQuickMode() => RunsInTheRealKernelInQuickMode("00-tour.ipynb");
 
-    /// <summary>The paper notebooks, one kernel each, in order (about a minute together on two cores).</summary>
+    /// <summary>The paper notebooks, one kernel each, in order (about a minute together on two cores). Those that
+    /// need a dataset this machine lacks are left out, and the test then reports itself SKIPPED naming them (after
+    /// the others ran and passed).</summary>
     [SkippableFact]
     public async Task PaperNotebooksRunInTheRealKernelInQuickMode()
     {
+        var skipped = new List<string>();
         foreach (var notebook in new[] { "01-glow.ipynb", "02-stylegan2.ipynb", "03-nvae.ipynb" })
-            await RunsInTheRealKernelInQuickMode(notebook);
+        {
+            try { await RunsInTheRealKernelInQuickMode(notebook); }
+            catch (SkipTestException e) when (e.Message.StartsWith("Fashion-MNIST", StringComparison.Ordinal))
+            {
+                output.WriteLine($"{notebook}: {e.Message}");
+                skipped.Add(notebook);
+            }
+        }
+        if (skipped.Count > 0)
+            throw new SkipTestException($"{string.Join(", ", skipped)} not run: {RequiredData.FashionMnistMissing()}");
     }
 
     async Task RunsInTheRealKernelInQuickMode(string name)
     {
-        await ExternalKernel.EnsureToolRestoredAsync();
         var root = ExternalKernel.RepoRoot();
         var notebook = Path.Combine(root, "notebooks", name);
+        if (RequiredData.NotebookNeedsFashionMnist(notebook)) RequiredData.RequireFashionMnist();
+        await ExternalKernel.EnsureToolRestoredAsync();
         await EnsureLocalReferencesResolve(root, notebook);
 
         var run = await StdioNotebookRun.RunAsync(notebook, new Dictionary<string, string> { ["quick"] = "true" },
