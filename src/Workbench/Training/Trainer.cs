@@ -33,6 +33,7 @@ public static class EvalMode
 public abstract class Trainer : IDisposable
 {
     readonly BatchLoader? _loader;
+    readonly long _seed;
 
     /// <param name="train">the training set for the trainer's own loader (null: every batch is passed to <see cref="TrainStepOn"/>).</param>
     /// <param name="test">held-out data for <see cref="Run"/>'s evaluations (null: none).</param>
@@ -42,6 +43,7 @@ public abstract class Trainer : IDisposable
     protected Trainer(ImageDataset? train, ImageDataset? test, int batchSize, long seed, Device device)
     {
         Test = test;
+        _seed = seed;
         _loader = train is null ? null : new BatchLoader(train, batchSize, shuffle: true, seed: seed, device: device);
     }
 
@@ -118,7 +120,7 @@ public abstract class Trainer : IDisposable
     public static string LogPathFor(string checkpoint) => Path.ChangeExtension(checkpoint, null) + ".log.csv";
 
     /// <summary>
-    /// Writes the modules, optimizers, config, step, the own loader's position, the run state and libtorch's CPU
+    /// Writes the modules, optimizers, config, step, the own loader's seed and position, the run state and libtorch's CPU
     /// generator to one safetensors checkpoint (atomic), and the training log beside it (<see cref="LogPathFor"/>).
     /// </summary>
     /// <param name="path">the checkpoint file.</param>
@@ -127,14 +129,18 @@ public abstract class Trainer : IDisposable
     {
         Log.SaveCsv(LogPathFor(path));
         var meta = new Dictionary<string, string>(SaveState());
-        if (_loader is not null) meta["loader_position"] = _loader.Position.ToString(CultureInfo.InvariantCulture);
+        if (_loader is not null)
+        {
+            meta["loader_position"] = _loader.Position.ToString(CultureInfo.InvariantCulture);
+            meta["loader_seed"] = _seed.ToString(CultureInfo.InvariantCulture);
+        }
         foreach (var (k, v) in extra ?? new Dictionary<string, string>())
             if (!meta.TryAdd(k, v)) throw new ArgumentException($"{GetType().Name}.Save: metadata key '{k}' is the trainer's own", nameof(extra));
         Checkpoint.SaveModules(path, Modules, Optimizers, CheckpointConfig, Step, meta, saveRngState: true);
     }
 
     /// <summary>
-    /// Restores a checkpoint written by <see cref="Save"/> (with the same config; another is refused naming both) and
+    /// Restores a checkpoint written by <see cref="Save"/> (with the same config and loader seed; another is refused naming both) and
     /// the log beside it; with <paramref name="restoreRng"/> libtorch's CPU generator too, so the run continues exactly.
     /// </summary>
     public CheckpointInfo Load(string path, bool restoreRng = true)
@@ -143,7 +149,12 @@ public abstract class Trainer : IDisposable
         string Meta(string key) => info.Metadata.TryGetValue(key, out var v) ? v
             : throw new InvalidDataException($"{path}: not a {GetType().Name} checkpoint ('{key}' is missing)");
         Step = info.Step;
-        if (_loader is not null) _loader.Position = long.Parse(Meta("loader_position"), CultureInfo.InvariantCulture);
+        if (_loader is not null)
+        {
+            if (long.Parse(Meta("loader_seed"), CultureInfo.InvariantCulture) != _seed)
+                throw new CheckpointMismatchException($"{path}: its data order was shuffled with seed {Meta("loader_seed")}, this trainer's with {_seed}");
+            _loader.Position = long.Parse(Meta("loader_position"), CultureInfo.InvariantCulture);
+        }
         LoadState(Meta);
         if (File.Exists(LogPathFor(path))) Log = TrainingLog.LoadCsv(LogPathFor(path));
         return info;

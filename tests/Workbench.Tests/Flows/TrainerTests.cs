@@ -133,7 +133,7 @@ public class TrainerTests
             Assert.Equal(3, other.Load(path).Step);
             Assert.Equal(3, other.Step);
             Assert.Equal(new long[] { 1, 2, 3 }, other.Log.Series("train_bpd").Steps);
-            Assert.All(trainer.Model.parameters().Zip(other.Model.parameters()), t => Assert.True(t.First.equal(t.Second).item<bool>()));
+            Assert.All(trainer.Model.parameters().Zip(other.Model.parameters()), t => Assert.True(t.First.equal(t.Second).all().item<bool>()));
             // the next steps match: same data position and random stream
             Seeding.Set(3); var a = trainer.TrainStepOn()["train_bpd"];
             Seeding.Set(3); var b = other.TrainStepOn()["train_bpd"];

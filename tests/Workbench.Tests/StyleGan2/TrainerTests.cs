@@ -53,7 +53,10 @@ public class TrainerTests
                 first.Save(dir);
                 first.TrainStepOn(); // wander off: must not matter
             }
-            using var resumed = Build(Tiny, data, seed: 77);
+            using (var reshuffled = Build(Tiny, data, seed: 77))
+                Assert.Contains("seed 5", Assert.Throws<CheckpointMismatchException>(() => reshuffled.Load(dir)).Message);
+            using var resumed = Build(Tiny, data, seed: 5);
+            Seeding.Set(99);   // the checkpoint's generator state replaces this
             resumed.Load(dir);
             Assert.Equal(2, resumed.Step);
             resumed.Run(2);
