@@ -18,7 +18,7 @@ public static class ConfigBinder
     /// Applies each assignment to whichever of the run's two records (model first, then training) has that key;
     /// a key that neither has is an error listing both records' settings.
     /// </summary>
-    public static Families.RunConfig Apply(Families.RunConfig config, IEnumerable<string> assignments)
+    public static Workbench.Training.RunConfig Apply(Workbench.Training.RunConfig config, IEnumerable<string> assignments)
     {
         object model = config.Model, training = config.Training;
         foreach (var a in assignments)
@@ -31,7 +31,7 @@ public static class ConfigBinder
                 throw new UsageException($"--set: no setting '{key}'. Model settings ({model.GetType().Name}):\n  " + Describe(model) +
                                          $"\nTraining settings ({training.GetType().Name}):\n  " + Describe(training));
         }
-        return new Families.RunConfig(model, training);
+        return new Workbench.Training.RunConfig(model, training);
     }
 
     public static T Apply<T>(T config, IEnumerable<string> assignments) where T : class =>

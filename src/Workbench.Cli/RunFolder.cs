@@ -19,20 +19,20 @@ public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch,
     };
 
     /// <summary>The configs as JSON (<c>{"model": …, "training": …}</c>), in the form the library's checkpoints use.</summary>
-    public static JsonNode ConfigJson(Families.RunConfig config) => new JsonObject
+    public static JsonNode ConfigJson(Workbench.Training.RunConfig config) => new JsonObject
     {
         ["model"] = JsonSerializer.SerializeToNode(config.Model, config.Model.GetType(), Workbench.Training.Checkpoint.JsonOptions),
         ["training"] = JsonSerializer.SerializeToNode(config.Training, config.Training.GetType(), Workbench.Training.Checkpoint.JsonOptions),
     };
 
     /// <summary>The recorded configs as the family's record types.</summary>
-    public Families.RunConfig ConfigFor(Families.IModelFamily family)
+    public Workbench.Training.RunConfig ConfigFor(Families.IModelFamily family)
     {
         object Read(string key, Type type) =>
             (Config[key] ?? throw new InvalidDataException($"run.json: config.{key} is missing"))
             .Deserialize(type, Workbench.Training.Checkpoint.JsonOptions)
             ?? throw new InvalidDataException($"run.json: config.{key} is empty");
-        return new Families.RunConfig(Read("model", family.ModelConfigType), Read("training", family.TrainingConfigType));
+        return new Workbench.Training.RunConfig(Read("model", family.ModelConfigType), Read("training", family.TrainingConfigType));
     }
 }
 

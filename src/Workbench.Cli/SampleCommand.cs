@@ -25,7 +25,7 @@ public static class SampleCommand
             if (p.GetValue(n) < 1) throw new UsageException("sample: --n must be at least 1.");
             using var loaded = LoadedRun.Open(p.GetValue(target)!);
             using var scope = NewDisposeScope();
-            var images = loaded.Trainer.Sample(p.GetValue(n), p.GetValue(temperature) ?? p.GetValue(psi), p.GetValue(seed));
+            var images = loaded.Family.Sample(loaded.Trainer, p.GetValue(n), p.GetValue(temperature) ?? p.GetValue(psi), p.GetValue(seed));
             var path = p.GetValue(output)!;
             new Plots.ImageGrid(images, columns: (int)Math.Ceiling(Math.Sqrt(p.GetValue(n)))).Save(path);
             CliOutput.WriteResult(new { model = loaded.Info.Model, run = loaded.Run, n = p.GetValue(n), output = path, step = loaded.Step });
@@ -68,7 +68,8 @@ sealed class LoadedRun : IDisposable
 {
     public required string Run { get; init; }
     public required RunInfo Info { get; init; }
-    public required ITrainer Trainer { get; init; }
+    public required IModelFamily Family { get; init; }
+    public required Trainer Trainer { get; init; }
     public required long Step { get; init; }
 
     public static LoadedRun Open(string runOrCheckpoint)
@@ -76,13 +77,13 @@ sealed class LoadedRun : IDisposable
         var (run, ck) = RunFolder.Resolve(runOrCheckpoint);
         var info = RunFolder.ReadInfo(run);
         var family = FamilyRegistry.Get(info.Model);
-        var trainer = family.CreateTrainer(info.ConfigFor(family), new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default, info.Shape));
+        var trainer = family.CreateTrainer(info.ConfigFor(family), Devices.Default, info.Shape);
         var meta = trainer.Load(ck, restoreRng: false);
         if (meta.Metadata.TryGetValue("model", out var m) && !m.Equals(info.Model, StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"{ck} is a '{m}' checkpoint but {RunFolder.InfoPath(run)} says '{info.Model}'.");
         return new LoadedRun
         {
-            Run = run, Info = info, Trainer = trainer,
+            Run = run, Info = info, Family = family, Trainer = trainer,
             Step = meta.Step,
         };
     }

@@ -76,10 +76,10 @@ public static class TrainCommand
     {
         var family = FamilyRegistry.Get(info.Model);
         var config = info.ConfigFor(family);
-        Seeding.Set(info.Seed);
         using var train = Datasets.Load(info.Data, train: true);
         using var test = Datasets.Load(info.Data, train: false);
-        using var trainer = family.CreateTrainer(config, new TrainerOptions(info.Batch, info.Steps, info.Seed, Devices.Default, info.Shape));
+        Seeding.Set(info.Seed);
+        using var trainer = family.CreateTrainer(config, Devices.Default, info.Shape);
         var loader = new BatchLoader(train, info.Batch, shuffle: true, seed: info.Seed);
         var log = new TrainingLog();
         long start = 0;
@@ -102,7 +102,7 @@ public static class TrainCommand
         void Save()
         {
             Directory.CreateDirectory(RunFolder.CheckpointDir(run));
-            trainer.Save(RunFolder.LastCheckpoint(run), step, new Dictionary<string, string>
+            trainer.Save(RunFolder.LastCheckpoint(run), new Dictionary<string, string>
             {
                 ["model"] = info.Model,
                 ["loader_position"] = loader.Position.ToString(CultureInfo.InvariantCulture),
@@ -114,7 +114,7 @@ public static class TrainCommand
         {
             using var scope = NewDisposeScope();
             Directory.CreateDirectory(RunFolder.SamplesDir(run));
-            var images = trainer.Sample(64, null, seed: 1234);
+            var images = family.Sample(trainer, 64, null, seed: 1234);
             new Plots.ImageGrid(images, columns: 8).Save(Path.Combine(RunFolder.SamplesDir(run), $"step-{step:D6}.png"));
         }
 
@@ -126,8 +126,8 @@ public static class TrainCommand
                 {
                     IReadOnlyDictionary<string, double> metrics;
                     using (var scope = NewDisposeScope())
-                        metrics = trainer.Step(loader.Next(), step + 1);
-                    step++;
+                        metrics = trainer.TrainStepOn(loader.Next().Images);
+                    step = trainer.Step;
                     log.Add(step, metrics.Select(kv => (kv.Key, kv.Value)).ToArray());
                     foreach (var (k, v) in metrics) board.add_scalar($"train/{k}", (float)v, (int)step);
                     report(step, metrics);

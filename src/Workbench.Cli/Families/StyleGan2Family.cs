@@ -1,3 +1,4 @@
+using TorchSharp;
 using Workbench.Data;
 using Workbench.StyleGan2;
 using Workbench.Training;
@@ -25,47 +26,20 @@ sealed class StyleGan2Family : IModelFamily
         return config with { Model = (StyleGan2Config)config.Model with { ImageChannels = c, Resolution = size, BatchSize = batch } };
     }
 
-    public ITrainer CreateTrainer(RunConfig config, TrainerOptions options) => new Trainer(config, options);
-
-    sealed class Trainer(RunConfig config, TrainerOptions options) : ITrainer
+    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape)
     {
-        readonly StyleGan2Config _config = (StyleGan2Config)config.Model;
-        StyleGan2Trainer _trainer = new((StyleGan2Config)config.Model, data: null, options.Seed, options.Device);
-
-        public IReadOnlyDictionary<string, double> Step(Batch batch, long step)
-        {
-            var s = _trainer.TrainStep(batch.Images);
-            var m = new Dictionary<string, double>
-            {
-                ["loss_g"] = s.LossG, ["loss_d"] = s.LossD, ["d_real"] = s.DRealMean, ["d_fake"] = s.DFakeMean,
-            };
-            if (s.R1 is double r1) m["r1"] = r1;
-            if (s.PathLength is double pl) m["path_length"] = pl;
-            return m;
-        }
-
-        /// <summary>No held-out metric for GANs until the feature-space metrics land.</summary>
-        public IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit) => new Dictionary<string, double>();
-
-        public Tensor Sample(int n, double? psi, long seed) => Rng.WithSeed(seed, () =>
-        {
-            using var _ = no_grad();
-            using var scope = NewDisposeScope();
-            return Preprocess.FromSigned(_trainer.GEma.Sample(n, psi ?? 1.0, seed)).cpu().MoveToOuterDisposeScope();
-        });
-
-        public void Save(string path, long step, IReadOnlyDictionary<string, string> extra) => _trainer.Save(path, extra);
-
-        public CheckpointInfo Load(string path, bool restoreRng)
-        {
-            using var saved = random.get_rng_state();
-            var loaded = StyleGan2Trainer.Load(path, data: null, options.Device, expected: _config);
-            if (!restoreRng) random.set_rng_state(saved);
-            _trainer.Dispose();
-            _trainer = loaded;
-            return Checkpoint.ReadInfo(path);
-        }
-
-        public void Dispose() => _trainer.Dispose();
+        var c = (StyleGan2Config)config.Model;
+        var g = new StyleGan2Generator(c);
+        var d = new StyleGan2Discriminator(c);
+        g.to(device);
+        d.to(device);
+        return new StyleGan2Trainer(g, d, c);
     }
+
+    public Tensor Sample(Trainer trainer, int n, double? psi, long seed) => Rng.WithSeed(seed, () =>
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        return Preprocess.FromSigned(((StyleGan2Trainer)trainer).GEma.Sample(n, psi ?? 1.0, seed)).cpu().MoveToOuterDisposeScope();
+    });
 }

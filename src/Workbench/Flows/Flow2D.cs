@@ -75,7 +75,7 @@ public sealed class Flow2D : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Maximum likelihood on points from <paramref name="sample"/> (called with the batch size, returning [B, 2]):
-    /// Adam with a short warm-up, one dispose scope per step; logs the mean NLL (nats per point) every
+    /// Adam with a 100-step linear warm-up (<see cref="Schedules.LinearWarmup"/>), one dispose scope per step; logs the mean NLL (nats per point) every
     /// <paramref name="logEvery"/> steps as "nll".
     /// </summary>
     public TrainingLog Fit(Func<int, Tensor> sample, int steps = 2000, int batchSize = 256, double learningRate = 1e-3,
@@ -89,7 +89,7 @@ public sealed class Flow2D : nn.Module<Tensor, Tensor>
         train();
         for (int step = 1; step <= steps; step++)
         {
-            foreach (var g in opt.ParamGroups) g.LearningRate = learningRate * Math.Min(1.0, step / 100.0);
+            Schedules.SetLearningRate(opt, Schedules.LinearWarmup(step - 1, learningRate, 100));
             var r = TrainStep.Run(opt, ps, () => -LogProb(sample(batchSize).to(ps[0].dtype).to(ps[0].device)).mean(), step, 100);
             sum += r.Loss;
             count++;

@@ -29,12 +29,6 @@ public sealed record FlowTrainConfig
     public double DivergenceBpd { get; init; } = 50;
     /// <summary>Polyak averaging of the weights for evaluation (e.g. 0.999); null: off.</summary>
     public double? EmaDecay { get; init; }
-    /// <summary>Seed of the data order and dequantization noise.</summary>
-    public long Seed { get; init; } = 0;
-    /// <summary>Write the training log here (CSV) at every evaluation and at the end, when set.</summary>
-    public string? LogCsv { get; init; }
-    /// <summary>Print progress lines to the console.</summary>
-    public bool Verbose { get; init; } = true;
 
     /// <summary>A smoke-test budget: 200 steps, evaluation on 1,000 held-out images.</summary>
     public static FlowTrainConfig Quick => new() { Steps = 200, WarmupSteps = 50, LogEvery = 20, EvalEvery = 100, EvalLimit = 1000 };

@@ -7,46 +7,44 @@ using static TorchSharp.torch;
 namespace Workbench.Nvae;
 
 /// <summary>
-/// Trains a <see cref="VaeModel"/> (plain VAE or NVAE): loss per example = −log p(x|z) + β·Σ_l γ_l·KL_l
-/// (warm-up β, balancing γ; <see cref="KlBalancer"/>), averaged over the batch, plus λ·Σ_i s_i (spectral
-/// regularisation). Adamax with linear LR warm-up then cosine decay, gradient clipping, every step inside a dispose
-/// scope (<see cref="TrainStep.Run"/>), which stops with the step number on a NaN/∞ loss or gradient.
-/// Logs to <see cref="Log"/>: loss, recon (nats), kl (nats, unweighted), bpd (train −ELBO), beta, lr, sr (Σ s_i),
-/// kl_g{l} (nats per group) and au_g{l} (active units per group); <see cref="Evaluate"/> adds test metrics.
+/// Trains a <see cref="VaeModel"/> (plain VAE or NVAE), in the shape of every <see cref="Trainer"/>: loss per
+/// example = −log p(x|z) + β·Σ_l γ_l·KL_l (warm-up β, balancing γ; <see cref="KlBalancer"/>), averaged over the batch,
+/// plus λ·Σ_i s_i (spectral regularisation). Adamax with linear LR warm-up then cosine decay
+/// (<see cref="Schedules.WarmupCosine"/>), gradient clipping, every step inside a dispose scope
+/// (<see cref="TrainStep.Run"/>), which stops with the step number on a NaN/∞ loss or gradient.
+/// Every LogEvery steps logs: loss, recon (nats), kl (nats, unweighted), bpd (train −ELBO), beta, lr, sr (Σ s_i),
+/// grad_norm, kl_g{l} (nats per group) and au_g{l} (active units per group); <see cref="Evaluate"/> adds test metrics.
 /// </summary>
-public sealed class NvaeTrainer
+public sealed class NvaeTrainer : Trainer
 {
     readonly VaeModel model;
     readonly optim.Optimizer optimizer;
     readonly Parameter[] parameters;
     readonly Tensor alpha;
 
-    public NvaeTrainerConfig Config { get; }
-    public TrainingLog Log { get; }
-    /// <summary>Optimizer steps taken so far (set it when resuming from a checkpoint).</summary>
-    public long Step { get; set; }
-
-    /// <summary>The Adamax optimizer (for checkpoints: its state resumes with the run).</summary>
-    public optim.Optimizer Optimizer => optimizer;
-
-    public NvaeTrainer(VaeModel model, NvaeTrainerConfig? config = null, TrainingLog? log = null)
+    /// <param name="model">the VAE to train (its device is the trainer's).</param>
+    /// <param name="config">the training settings (null: the defaults).</param>
+    /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="TrainStepOn"/>).</param>
+    /// <param name="test">held-out data for <see cref="Trainer.Run"/>'s evaluation at the end (null: none).</param>
+    /// <param name="seed">the own loader's shuffling seed.</param>
+    public NvaeTrainer(VaeModel model, NvaeTrainerConfig? config = null, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
+        : base(train, test, (config ?? new NvaeTrainerConfig()).BatchSize, seed, model.parameters().First().device)
     {
         this.model = model;
         Config = config ?? new NvaeTrainerConfig();
-        Log = log ?? new TrainingLog();
         parameters = model.parameters().ToArray();
         optimizer = optim.Adamax(parameters, lr: Config.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-3, weight_decay: Config.WeightDecay);
         alpha = tensor(model.BalanceAlpha.Select(a => (float)a).ToArray());
     }
 
-    /// <summary>Linear warm-up then cosine decay to the minimum.</summary>
-    public double LearningRateAt(long step)
-    {
-        var c = Config;
-        if (step < c.WarmupSteps) return c.LearningRate * (step + 1) / c.WarmupSteps;
-        double t = Math.Min(1.0, (step - c.WarmupSteps) / (double)Math.Max(1, c.Steps - c.WarmupSteps));
-        return c.MinLearningRate + 0.5 * (c.LearningRate - c.MinLearningRate) * (1 + Math.Cos(Math.PI * t));
-    }
+    public NvaeTrainerConfig Config { get; }
+
+    /// <summary>The VAE being trained.</summary>
+    public VaeModel Model => model;
+
+    /// <summary>Linear warm-up then cosine decay to the minimum at <see cref="NvaeTrainerConfig.Steps"/>.</summary>
+    public override double LearningRateAt(long step) =>
+        Schedules.WarmupCosine(step, Config.LearningRate, Config.WarmupSteps, Config.Steps, Config.MinLearningRate);
 
     /// <summary>β at a step (<see cref="KlBalancer.WarmupCoefficient"/>).</summary>
     public double BetaAt(long step) => KlBalancer.WarmupCoefficient(step,
@@ -57,20 +55,20 @@ public sealed class NvaeTrainer
         ? Math.Exp((1 - beta) * Math.Log(init) + beta * Math.Log(Config.SpectralLambda))
         : Config.SpectralLambda;
 
-    /// <summary>One optimizer step on a batch of uint8 images; returns the loss. Logs every <paramref name="logEvery"/> steps.</summary>
-    public double TrainStepOn(Tensor images, int logEvery = 1)
+    /// <summary>One optimizer step; returns the logged row on logging steps, else its loss, beta and lr.</summary>
+    public override IReadOnlyDictionary<string, double> TrainStepOn(Tensor? images = null)
     {
         long step = Step;
         double lr = LearningRateAt(step);
-        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+        Schedules.SetLearningRate(optimizer, lr);
         double beta = BetaAt(step), lambda = SpectralLambdaAt(beta);
-        bool logNow = logEvery > 0 && step % logEvery == 0;
+        bool logNow = Config.LogEvery > 0 && (step + 1) % Config.LogEvery == 0;
         double recon = 0, kl = 0, sr = 0, elbo = 0;
         double[] klGroups = Array.Empty<double>(), active = Array.Empty<double>();
         model.train();
         var result = TrainStep.Run(optimizer, parameters, () =>
         {
-            var o = model.call(images);
+            var o = model.call(NextBatch(images));
             var klG = o.KlPerGroup();
             var (klBal, _) = KlBalancer.Balance(klG, beta, Config.KlBalance, alpha);
             var nll = -o.LogPx;
@@ -92,31 +90,33 @@ public sealed class NvaeTrainer
             }
             return loss;
         }, step, Config.MaxGradNorm);
+        Step = step + 1;
+        var row = new List<(string Name, double Value)> { ("loss", result.Loss), ("beta", beta), ("lr", lr) };
         if (logNow)
         {
-            var row = new List<(string, double)>
-            {
-                ("loss", result.Loss), ("recon", recon), ("kl", kl), ("bpd", model.ToBitsPerDim(elbo)),
-                ("beta", beta), ("lr", lr), ("sr", sr), ("grad_norm", result.GradNorm),
-            };
+            row.AddRange(new[] { ("recon", recon), ("kl", kl), ("bpd", model.ToBitsPerDim(elbo)), ("sr", sr), ("grad_norm", result.GradNorm) });
             for (int l = 0; l < klGroups.Length; l++) row.Add(($"kl_g{l}", klGroups[l]));
             for (int l = 0; l < active.Length; l++) row.Add(($"au_g{l}", active[l]));
-            Log.Add(step, row.ToArray());
+            Log.Add(Step, row.ToArray());
         }
-        Step++;
-        return result.Loss;
+        return row.ToDictionary(r => r.Name, r => r.Value);
     }
 
     /// <summary>
-    /// Held-out evaluation in eval mode on the first <paramref name="limit"/> examples: negative ELBO (closed-form
-    /// KL) and the importance-weighted bound with <paramref name="k"/> samples, both in bits/dim; logged as
-    /// test_nelbo_bpd and test_iw{k}_bpd at the current step. Returns (nelbo, iw).
+    /// Held-out metrics on the first <paramref name="limit"/> examples (null: all), logged at the current step: the
+    /// negative ELBO (closed-form KL) and the importance-weighted bound with <see cref="NvaeTrainerConfig.IwSamples"/>
+    /// samples, both in bits/dim (test_bpd_elbo, test_bpd_iw, iw_samples), and the KL and active units of each group
+    /// (test_kl_g{l}, test_au_g{l}; <see cref="KlStatistics"/>).
     /// </summary>
-    public (double NelboBpd, double IwBpd) Evaluate(ImageDataset test, int limit = 1000, int k = 20, int batchSize = 100)
+    public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null)
     {
-        var (nelbo, iw) = EvaluateModel(model, test, limit, k, batchSize);
-        Log.Add(Step, ("test_nelbo_bpd", nelbo), ($"test_iw{k}_bpd", iw));
-        return (nelbo, iw);
+        int n = (int)Math.Min(limit ?? test.Count, test.Count);
+        var (nelbo, iw) = EvaluateModel(model, test, n, Config.IwSamples);
+        var result = new Dictionary<string, double> { ["test_bpd_elbo"] = nelbo, ["test_bpd_iw"] = iw, ["iw_samples"] = Config.IwSamples };
+        var (kl, active) = KlStatistics(model, test, n, Config.ActiveUnitThreshold);
+        for (int l = 0; l < kl.Length; l++) { result[$"test_kl_g{l}"] = kl[l]; result[$"test_au_g{l}"] = active[l]; }
+        Log.Add(Step, result.Select(kv => (kv.Key, kv.Value)).ToArray());
+        return result;
     }
 
     /// <summary>
@@ -146,7 +146,8 @@ public sealed class NvaeTrainer
         }
     }
 
-    /// <summary>The evaluation of <see cref="Evaluate"/> for any model, without logging.</summary>
+    /// <summary>Negative ELBO and the <paramref name="k"/>-sample importance-weighted bound (bits/dim) of any model on the
+    /// first <paramref name="limit"/> held-out examples, in eval mode, without logging.</summary>
     public static (double NelboBpd, double IwBpd) EvaluateModel(VaeModel model, ImageDataset test, int limit = 1000, int k = 20, int batchSize = 100, Action<int>? progress = null)
     {
         double nelbo = 0, iw = 0;
@@ -160,15 +161,13 @@ public sealed class NvaeTrainer
 
     /// <summary>
     /// Runs <paramref name="body"/> on each batch of the first <paramref name="limit"/> held-out images (uint8, on the
-    /// model's device) in eval mode, without gradients, inside a dispose scope; puts the model back in train mode
-    /// afterwards. Returns the number of examples seen.
+    /// model's device) in eval mode, without gradients, inside a dispose scope; the model returns to the mode it was in
+    /// (<see cref="EvalMode"/>). Returns the number of examples seen.
     /// </summary>
-    static long ForEachHeldOutBatch(VaeModel model, ImageDataset test, int limit, int batchSize, Action<Tensor> body, Action<int>? progress = null)
-    {
-        model.eval();
-        long n = 0;
-        try
+    static long ForEachHeldOutBatch(VaeModel model, ImageDataset test, int limit, int batchSize, Action<Tensor> body, Action<int>? progress = null) =>
+        EvalMode.Run(model, () =>
         {
+            long n = 0;
             var device = model.parameters().First().device;
             foreach (var batch in BatchLoader.Sequential(test, batchSize, device, limit))
             {
@@ -179,8 +178,20 @@ public sealed class NvaeTrainer
                 batch.Images.Dispose(); batch.Labels?.Dispose(); batch.Factors?.Dispose();
                 progress?.Invoke((int)n);
             }
-        }
-        finally { model.train(); }
-        return n;
-    }
+            return n;
+        });
+
+    protected override long? TotalSteps => Config.Steps;
+
+    protected override IReadOnlyDictionary<string, nn.Module> Modules => new Dictionary<string, nn.Module> { ["model"] = model };
+    protected override IReadOnlyDictionary<string, optim.Optimizer> Optimizers => new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer };
+    protected override object CheckpointConfig => new RunConfig(model switch
+    {
+        Nvae n => n.Config,
+        Vae v => v.Config,
+        _ => throw new NotSupportedException($"NvaeTrainer: no config record for a {model.GetType().Name}"),
+    }, Config);
+
+    /// <summary>Disposes the optimizer (the model stays the caller's).</summary>
+    public override void Dispose() { optimizer.Dispose(); alpha.Dispose(); }
 }

@@ -19,6 +19,9 @@ namespace Workbench.Nvae;
 /// <param name="SpectralLambdaInit">λ at the start of KL warm-up, annealed log-linearly to λ as β goes to 1 (null: constant λ).</param>
 /// <param name="PowerIterations">power-iteration steps per training step.</param>
 /// <param name="ActiveUnitThreshold">a latent variable is active when its batch-mean KL exceeds this (nats).</param>
+/// <param name="BatchSize">batch size of the trainer's own loader (when it is given a training set).</param>
+/// <param name="LogEvery">log a row of training metrics every this many steps (0: never).</param>
+/// <param name="IwSamples">importance samples of the held-out bound in <c>Evaluate</c>.</param>
 public sealed record NvaeTrainerConfig(
     long Steps = 3000,
     double LearningRate = 1e-2,
@@ -33,4 +36,7 @@ public sealed record NvaeTrainerConfig(
     double SpectralLambda = 1e-2,
     double? SpectralLambdaInit = null,
     int PowerIterations = 1,
-    double ActiveUnitThreshold = 0.1);
+    double ActiveUnitThreshold = 0.1,
+    int BatchSize = 64,
+    int LogEvery = 1,
+    int IwSamples = 20);

@@ -6,57 +6,58 @@ using static TorchSharp.torch;
 
 namespace Workbench.StyleGan2;
 
-/// <summary>What one training iteration reports (regulariser values are null on iterations that skip them).</summary>
-public sealed record StyleGan2StepStats(long Step, double LossG, double LossD, double DRealMean, double DRealStd,
-    double DFakeMean, double DFakeStd, double? R1, double? PathLength, double? PathPenalty);
-
 /// <summary>
-/// Trains a StyleGAN2 (generator, discriminator and the generator's EMA) on an <see cref="ImageDataset"/> with the
-/// paper's schedule (Section 3.1, Appendix B): every iteration one generator step (non-saturating loss, style mixing
-/// with the configured probability), every <c>PathLengthInterval</c>-th iteration an extra path-length step, one
-/// discriminator step, and every <c>R1Interval</c>-th iteration an extra R1 step on the reals; Adam (β1 = 0,
+/// Trains a StyleGAN2 (generator, discriminator and the generator's EMA) in the shape of every <see cref="Trainer"/>,
+/// with the paper's schedule (Section 3.1, Appendix B): every iteration one generator step (non-saturating loss, style
+/// mixing with the configured probability), every <c>PathLengthInterval</c>-th iteration an extra path-length step,
+/// one discriminator step, and every <c>R1Interval</c>-th iteration an extra R1 step on the reals; Adam (β1 = 0,
 /// β2 = 0.99) with the lazy-regularisation correction; the EMA of G after each generator update. Every step runs in
 /// its own dispose scope; a non-finite loss throws <see cref="TrainingDivergedException"/> naming the step before
-/// any parameter changes. <see cref="Save"/>/<see cref="Load"/> hold G, D, G_ema, both optimizers, the path-length
-/// mean, the data position and the RNG state, so a resumed run continues exactly.
+/// any parameter changes. Checkpoints hold G, D, G_ema, both optimizers, the images seen, the path-length mean, the
+/// data position and the RNG state, so a resumed run continues exactly.
 /// </summary>
-public sealed class StyleGan2Trainer : IDisposable
+public sealed class StyleGan2Trainer : Trainer
 {
-    private readonly BatchLoader? _loader;
     private readonly Device _device;
     private readonly Ema _ema;
 
+    /// <param name="g">the generator to train (its device is the trainer's).</param>
+    /// <param name="d">the discriminator to train.</param>
     /// <param name="config">the model and training settings.</param>
-    /// <param name="seed">seeds the weights, latents and data order.</param>
-    /// <param name="device">where the networks live (default: <see cref="Devices.Default"/>).</param>
-    /// <param name="data">the training images; null when the caller passes every real batch to <see cref="TrainStep"/>
-    /// (the command line does, with its own resumable loader).</param>
-    public StyleGan2Trainer(StyleGan2Config config, ImageDataset? data, long seed = 0, Device? device = null)
+    /// <param name="train">the training images of the trainer's own loader (null: pass every real batch to <see cref="TrainStepOn"/>).</param>
+    /// <param name="test">unused by <see cref="Trainer.Run"/> (no held-out metric yet).</param>
+    /// <param name="seed">the own loader's shuffling seed.</param>
+    /// <remarks>G_ema is built here like G (drawing from libtorch's global generator as building G does), then set to
+    /// G's weights.</remarks>
+    public StyleGan2Trainer(StyleGan2Generator g, StyleGan2Discriminator d, StyleGan2Config config,
+        ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
+        : base(CheckShape(config, train), test, config.BatchSize, seed, g.parameters().First().device)
     {
-        config.Validate();
-        if (data is not null && (data.Channels != config.ImageChannels || data.Height != config.Resolution || data.Width != config.Resolution))
-            throw new ArgumentException(
-                $"StyleGan2Trainer: dataset {data.Name} has images {data.Channels}x{data.Height}x{data.Width}, but the config wants " +
-                $"{config.ImageChannels}x{config.Resolution}x{config.Resolution} (set StyleGan2Config.Resolution / ImageChannels).");
         Config = config;
-        Seed = seed;
-        _device = device ?? Devices.Default;
-        Seeding.Set(seed);
-        G = new StyleGan2Generator(config);
-        D = new StyleGan2Discriminator(config);
+        _device = g.parameters().First().device;
+        G = g;
+        D = d;
         GEma = new StyleGan2Generator(config);
-        G.to(_device); D.to(_device); GEma.to(_device);
+        GEma.to(_device);
         _ema = new Ema(G, GEma);   // shadow parameters stop requiring gradients; buffers are copied
         _ema.CopyFromSource();
         GEma.eval();
         GOpt = LazyRegularization.Adam(G.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.PathLengthInterval, config.AdamEpsilon);
         DOpt = LazyRegularization.Adam(D.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.R1Interval, config.AdamEpsilon);
         PathLength = new PathLengthRegularizer(config.PathLengthWeight, config.PathLengthDecay);
-        _loader = data is null ? null : new BatchLoader(data, config.BatchSize, shuffle: true, seed: seed, device: _device);
+    }
+
+    static ImageDataset? CheckShape(StyleGan2Config config, ImageDataset? data)
+    {
+        config.Validate();
+        return data is not null && (data.Channels != config.ImageChannels || data.Height != config.Resolution || data.Width != config.Resolution)
+            ? throw new ArgumentException(
+                $"StyleGan2Trainer: dataset {data.Name} has images {data.Channels}x{data.Height}x{data.Width}, but the config wants " +
+                $"{config.ImageChannels}x{config.Resolution}x{config.Resolution} (set StyleGan2Config.Resolution / ImageChannels).")
+            : data;
     }
 
     public StyleGan2Config Config { get; }
-    public long Seed { get; }
     public StyleGan2Generator G { get; }
     public StyleGan2Discriminator D { get; }
     /// <summary>The exponential moving average of G: use it for samples and evaluation.</summary>
@@ -64,10 +65,6 @@ public sealed class StyleGan2Trainer : IDisposable
     public Adam GOpt { get; }
     public Adam DOpt { get; }
     public PathLengthRegularizer PathLength { get; }
-    public TrainingLog Log { get; private set; } = new();
-
-    /// <summary>Iterations done so far.</summary>
-    public long Step { get; private set; }
 
     /// <summary>Real images shown to D so far.</summary>
     public long ImagesSeen { get; private set; }
@@ -106,9 +103,12 @@ public sealed class StyleGan2Trainer : IDisposable
         return v;
     }
 
-    /// <summary>One iteration: G step (+ path length), EMA, D step (+ R1). Logs one row.</summary>
-    /// <param name="realImages">uint8 reals [B, C, R, R] for the D step (null: the trainer's own next batch).</param>
-    public StyleGan2StepStats TrainStep(Tensor? realImages = null)
+    /// <summary>The learning rate of both optimizers (constant; the lazy regularisation scales it inside the optimizers).</summary>
+    public override double LearningRateAt(long step) => Config.LearningRate;
+
+    /// <summary>One iteration: G step (+ path length), EMA, D step (+ R1). Logs one row and returns it.</summary>
+    /// <param name="images">uint8 reals [B, C, R, R] for the D step (null: the trainer's own next batch).</param>
+    public override IReadOnlyDictionary<string, double> TrainStepOn(Tensor? images = null)
     {
         using var scope = NewDisposeScope();
         G.train(); D.train();
@@ -147,8 +147,7 @@ public sealed class StyleGan2Trainer : IDisposable
         _ema.Update(beta);
 
         // --- Discriminator: non-saturating loss on reals and (fixed) fakes.
-        var reals = Preprocess.ToSigned(realImages
-            ?? (_loader ?? throw new InvalidOperationException("StyleGan2Trainer was built without data: pass the real batch")).Next().Images);
+        var reals = Preprocess.ToSigned(NextBatch(images));
         Tensor fakes;
         using (no_grad()) fakes = G.Synthesize(MixedWs(b, updateWAvg: false));
         DOpt.zero_grad();
@@ -172,34 +171,22 @@ public sealed class StyleGan2Trainer : IDisposable
             r1 = sq.detach().mean().item<float>();
         }
 
-        var stats = new StyleGan2StepStats(Step, lossGValue, lossDValue,
-            realLogits.detach().mean().item<float>(), realLogits.detach().std().item<float>(),
-            fakeLogits.detach().mean().item<float>(), fakeLogits.detach().std().item<float>(), r1, plLength, plPenalty);
         ImagesSeen += b;
         Step++;
-        var row = new List<(string, double)>
+        var row = new List<(string Name, double Value)>
         {
-            ("loss_g", stats.LossG), ("loss_d", stats.LossD), ("d_real", stats.DRealMean), ("d_real_std", stats.DRealStd),
-            ("d_fake", stats.DFakeMean), ("d_fake_std", stats.DFakeStd), ("kimg", Kimg),
+            ("loss_g", lossGValue), ("loss_d", lossDValue),
+            ("d_real", realLogits.detach().mean().item<float>()), ("d_real_std", realLogits.detach().std().item<float>()),
+            ("d_fake", fakeLogits.detach().mean().item<float>()), ("d_fake_std", fakeLogits.detach().std().item<float>()), ("kimg", Kimg),
         };
         if (r1 is double r) row.Add(("r1", r));
         if (plLength is double pl) { row.Add(("pl_length", pl)); row.Add(("pl_mean", PathLength.Mean)); row.Add(("pl_penalty", plPenalty!.Value)); }
         Log.Add(Step, row.ToArray());
-        return stats;
+        return row.ToDictionary(m => m.Name, m => m.Value);
     }
 
-    /// <summary>
-    /// Runs <paramref name="steps"/> iterations, calling <paramref name="onProgress"/> every <paramref name="every"/>
-    /// steps (and after the last) — e.g. to update a chart or write a sample grid.
-    /// </summary>
-    public void Train(int steps, Action<StyleGan2Trainer>? onProgress = null, int every = 50)
-    {
-        for (int i = 0; i < steps; i++)
-        {
-            TrainStep();
-            if (onProgress is not null && (Step % every == 0 || i == steps - 1)) onProgress(this);
-        }
-    }
+    /// <summary>No held-out metric for GANs until the feature-space metrics land: an empty result, nothing logged.</summary>
+    public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null) => new Dictionary<string, double>();
 
     /// <summary>
     /// Images from the EMA generator for a fixed set of latents (seed <paramref name="seed"/>) and constant noise,
@@ -214,60 +201,27 @@ public sealed class StyleGan2Trainer : IDisposable
 
     // ---------------------------------------------------------------- checkpoints
 
-    /// <summary>The training log written beside a checkpoint: <c>run.safetensors</c> → <c>run.log.csv</c>.</summary>
-    public static string LogPathFor(string checkpoint) => Path.ChangeExtension(checkpoint, null) + ".log.csv";
+    protected override IReadOnlyDictionary<string, nn.Module> Modules => new Dictionary<string, nn.Module> { ["G"] = G, ["D"] = D, ["G_ema"] = GEma };
+    protected override IReadOnlyDictionary<string, optim.Optimizer> Optimizers => new Dictionary<string, optim.Optimizer> { ["G"] = GOpt, ["D"] = DOpt };
+    protected override object CheckpointConfig => Config;
 
-    IReadOnlyDictionary<string, nn.Module> Modules => new Dictionary<string, nn.Module> { ["G"] = G, ["D"] = D, ["G_ema"] = GEma };
-    IReadOnlyDictionary<string, optim.Optimizer> Optimizers => new Dictionary<string, optim.Optimizer> { ["G"] = GOpt, ["D"] = DOpt };
-
-    /// <summary>
-    /// Writes G, D, G_ema, both optimizers, the config and the run state (step, images seen, data position,
-    /// path-length mean, seed, libtorch's CPU generator) to one safetensors checkpoint (<see cref="Checkpoint.SaveModules"/>,
-    /// atomic), and the training log beside it (<see cref="LogPathFor"/>).
-    /// </summary>
-    /// <param name="path">the checkpoint file.</param>
-    /// <param name="extra">more metadata entries (the command line's own data position, say).</param>
-    public void Save(string path, IReadOnlyDictionary<string, string>? extra = null)
+    protected override IEnumerable<KeyValuePair<string, string>> SaveState()
     {
-        Log.SaveCsv(LogPathFor(path));
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        var meta = new Dictionary<string, string>
-        {
-            ["images_seen"] = ImagesSeen.ToString(inv),
-            ["path_length_mean"] = PathLength.Mean.ToString("R", inv),
-            ["seed"] = Seed.ToString(inv),
-        };
-        if (_loader is not null) meta["loader_position"] = _loader.Position.ToString(inv);
-        foreach (var (k, v) in extra ?? new Dictionary<string, string>())
-            if (!meta.TryAdd(k, v)) throw new ArgumentException($"StyleGan2Trainer.Save: metadata key '{k}' is the trainer's own", nameof(extra));
-        Checkpoint.SaveModules(path, Modules, Optimizers, Config, Step, meta, saveRngState: true);
+        yield return new("images_seen", ImagesSeen.ToString(inv));
+        yield return new("path_length_mean", PathLength.Mean.ToString("R", inv));
     }
 
-    /// <summary>
-    /// Restores a trainer saved by <see cref="Save"/> onto <paramref name="data"/> (the same dataset) and continues
-    /// exactly where it stopped. A config that differs from <paramref name="expected"/> (when given) is refused.
-    /// </summary>
-    public static StyleGan2Trainer Load(string path, ImageDataset? data, Device? device = null, StyleGan2Config? expected = null)
+    protected override void LoadState(Func<string, string> metadata)
     {
-        var info = Checkpoint.ReadInfo(path);
-        var config = info.Config<StyleGan2Config>();
-        if (expected is not null && expected != config)
-            throw new InvalidOperationException($"{path}: the checkpoint's config differs from the expected one:\n  saved:    {config}\n  expected: {expected}");
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        string Meta(string key) => info.Metadata.TryGetValue(key, out var v) ? v
-            : throw new InvalidDataException($"{path}: not a StyleGAN2 trainer checkpoint ('{key}' is missing)");
-        var t = new StyleGan2Trainer(config, data, long.Parse(Meta("seed"), inv), device);
-        Checkpoint.LoadModules(path, t.Modules, t.Optimizers, config, restoreRngState: true);
-        t.Step = info.Step;
-        t.ImagesSeen = long.Parse(Meta("images_seen"), inv);
-        if (t._loader is not null) t._loader.Position = long.Parse(Meta("loader_position"), inv);
-        t.PathLength.Mean = double.Parse(Meta("path_length_mean"), inv);
-        if (File.Exists(LogPathFor(path))) t.Log = TrainingLog.LoadCsv(LogPathFor(path));
-        return t;
+        ImagesSeen = long.Parse(metadata("images_seen"), inv);
+        PathLength.Mean = double.Parse(metadata("path_length_mean"), inv);
     }
 
-    public void Dispose()
+    /// <summary>Disposes G_ema and the optimizers (G and D stay the caller's).</summary>
+    public override void Dispose()
     {
-        G.Dispose(); D.Dispose(); GEma.Dispose(); GOpt.Dispose(); DOpt.Dispose();
+        GEma.Dispose(); GOpt.Dispose(); DOpt.Dispose();
     }
 }

@@ -22,17 +22,17 @@ public static class Schedules
 
     /// <summary>
     /// Linear warm-up to <paramref name="lr"/>, then a cosine decay from <paramref name="lr"/> at step
-    /// <paramref name="warmupSteps"/> to <paramref name="floorLr"/> at <paramref name="totalSteps"/>, and the floor after.
+    /// <paramref name="warmupSteps"/> to <paramref name="floorLr"/> at <paramref name="totalSteps"/>, and the floor after
+    /// (when the run is no longer than the warm-up, the decay takes one step: <paramref name="floorLr"/> from
+    /// <c>warmupSteps + 1</c> on).
     /// </summary>
     public static double WarmupCosine(long step, double lr, long warmupSteps, long totalSteps, double floorLr = 0)
     {
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "step must be non-negative");
         warmupSteps = Math.Max(0, warmupSteps);
-        if (totalSteps <= warmupSteps)
-            throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, $"total steps must exceed the warm-up ({warmupSteps})");
         if (step < warmupSteps) return LinearWarmup(step, lr, warmupSteps);
-        double t = Math.Min(1.0, (step - warmupSteps) / (double)(totalSteps - warmupSteps));
-        return floorLr + (lr - floorLr) * 0.5 * (1 + Math.Cos(Math.PI * t));
+        double t = Math.Min(1.0, (step - warmupSteps) / (double)Math.Max(1, totalSteps - warmupSteps));
+        return floorLr + 0.5 * (lr - floorLr) * (1 + Math.Cos(Math.PI * t));
     }
 
     /// <summary>Sets the learning rate of every parameter group of an optimizer.</summary>

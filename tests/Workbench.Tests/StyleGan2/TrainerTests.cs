@@ -24,6 +24,15 @@ public class TrainerTests
         return new ImageDataset("random", randint(0, 256, new long[] { n, 3, res, res }, generator: g).to(ScalarType.Byte));
     }
 
+    /// <summary>G and D built from libtorch's generator seeded with <paramref name="seed"/>, and their trainer.</summary>
+    static StyleGan2Trainer Build(StyleGan2Config config, ImageDataset data, long seed)
+    {
+        Seeding.Set(seed);
+        var g = new StyleGan2Generator(config);
+        var d = new StyleGan2Discriminator(config);
+        return new StyleGan2Trainer(g, d, config, data, seed: seed);
+    }
+
     static Dictionary<string, Tensor> Snapshot(nn.Module m) =>
         m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
 
@@ -31,23 +40,26 @@ public class TrainerTests
     public void ResumingFromACheckpointContinuesExactly()
     {
         using var data = RandomImages();
-        var cpu = torch.CPU;
         // 2N steps straight through.
-        using var straight = new StyleGan2Trainer(Tiny, data, seed: 5, device: cpu);
-        for (int i = 0; i < 4; i++) straight.TrainStep();
+        using var straight = Build(Tiny, data, seed: 5);
+        straight.Run(4);
         // N steps, save, load into a fresh trainer, N steps.
         var dir = Path.Combine(Path.GetTempPath(), "sg2-ckpt-" + Guid.NewGuid().ToString("N") + ".safetensors");
         try
         {
-            using (var first = new StyleGan2Trainer(Tiny, data, seed: 5, device: cpu))
+            using (var first = Build(Tiny, data, seed: 5))
             {
-                for (int i = 0; i < 2; i++) first.TrainStep();
+                first.Run(2);
                 first.Save(dir);
-                first.TrainStep(); // wander off: must not matter
+                first.TrainStepOn(); // wander off: must not matter
             }
-            using var resumed = StyleGan2Trainer.Load(dir, data, cpu, expected: Tiny);
+            using (var reshuffled = Build(Tiny, data, seed: 77))
+                Assert.Contains("seed 5", Assert.Throws<CheckpointMismatchException>(() => reshuffled.Load(dir)).Message);
+            using var resumed = Build(Tiny, data, seed: 5);
+            Seeding.Set(99);   // the checkpoint's generator state replaces this
+            resumed.Load(dir);
             Assert.Equal(2, resumed.Step);
-            for (int i = 0; i < 2; i++) resumed.TrainStep();
+            resumed.Run(2);
             Assert.Equal(straight.Step, resumed.Step);
             Assert.Equal(straight.ImagesSeen, resumed.ImagesSeen);
             Assert.Equal(straight.PathLength.Mean, resumed.PathLength.Mean);
@@ -58,18 +70,21 @@ public class TrainerTests
                 Assert.True(v.equal(Snapshot(resumed.D)[k]).all().item<bool>(), $"D.{k} differs after resuming by {(v - Snapshot(resumed.D)[k]).abs().max().item<float>()}");
             Assert.Equal(straight.Log.Series("loss_d").Values, resumed.Log.Series("loss_d").Values);
             // A different config is refused with a clear message.
-            var ex = Assert.Throws<InvalidOperationException>(() => StyleGan2Trainer.Load(dir, data, cpu, expected: Tiny with { R1Gamma = 3 }));
-            Assert.Contains("config differs", ex.Message);
+            using var other = Build(Tiny with { R1Gamma = 3 }, data, seed: 5);
+            var ex = Assert.Throws<CheckpointMismatchException>(() => other.Load(dir));
+            Assert.Contains("R1Gamma", ex.Message);
         }
-        finally { File.Delete(dir); File.Delete(StyleGan2Trainer.LogPathFor(dir)); }
+        finally { File.Delete(dir); File.Delete(Trainer.LogPathFor(dir)); }
     }
 
     [Fact]
     public void TheLazyScheduleLogsRegularisersOnTheirIntervals()
     {
         using var data = RandomImages();
-        using var t = new StyleGan2Trainer(Tiny with { R1Interval = 3, PathLengthInterval = 2 }, data, seed: 1, device: torch.CPU);
-        t.Train(6);
+        using var t = Build(Tiny with { R1Interval = 3, PathLengthInterval = 2 }, data, seed: 1);
+        var seen = new List<long>();
+        t.Run(6, onLog: l => seen.Add(l.LastStep));
+        Assert.Equal(new long[] { 1, 2, 3, 4, 5, 6 }, seen);
         Assert.Equal(new long[] { 1, 4 }, t.Log.Series("r1").Steps);          // iterations 0 and 3
         Assert.Equal(new long[] { 1, 3, 5 }, t.Log.Series("pl_length").Steps); // iterations 0, 2, 4
         Assert.Equal(6, t.Log.Series("loss_g").Values.Length);
@@ -89,10 +104,10 @@ public class TrainerTests
     public void ADivergingRunStopsNamingTheStep()
     {
         using var data = RandomImages();
-        using var t = new StyleGan2Trainer(Tiny, data, seed: 2, device: torch.CPU);
-        t.Train(2);
+        using var t = Build(Tiny, data, seed: 2);
+        t.Run(2);
         using (no_grad()) t.G.Synthesis.parameters().First().fill_(double.NaN);
-        var ex = Assert.Throws<TrainingDivergedException>(() => t.Train(5));
+        var ex = Assert.Throws<TrainingDivergedException>(() => t.Run(5));
         Assert.Equal(2, ex.Step);
         Assert.Contains("step 2", ex.Message);
         Assert.Equal(2, t.Step);
@@ -102,7 +117,7 @@ public class TrainerTests
     public void AMismatchedDatasetIsRefusedWithItsShape()
     {
         using var data = RandomImages(res: 16);
-        var ex = Assert.Throws<ArgumentException>(() => new StyleGan2Trainer(Tiny, data, device: torch.CPU));
+        var ex = Assert.Throws<ArgumentException>(() => Build(Tiny, data, seed: 0));
         Assert.Contains("3x16x16", ex.Message);
     }
 }

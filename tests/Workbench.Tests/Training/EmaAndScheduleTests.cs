@@ -99,7 +99,11 @@ public class ScheduleTests
         Assert.Equal(floor, Schedules.WarmupCosine(500, lr, 10, 110, floor), 15);
         for (long s = 10; s < 110; s++)
             Assert.True(Schedules.WarmupCosine(s + 1, lr, 10, 110, floor) <= Schedules.WarmupCosine(s, lr, 10, 110, floor));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.WarmupCosine(0, lr, 10, 10));
+        // a run no longer than its warm-up (NVAE's CLI preset warms up over 200 steps; a short run is all warm-up)
+        Assert.Equal(lr / 2, Schedules.WarmupCosine(4, lr, 10, 6, floor), 15);
+        Assert.Equal(lr, Schedules.WarmupCosine(10, lr, 10, 6, floor), 15);
+        Assert.Equal(floor, Schedules.WarmupCosine(11, lr, 10, 6, floor), 15);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.WarmupCosine(-1, lr, 10, 110));
     }
 
     [Fact]
