@@ -10,7 +10,8 @@ namespace Workbench.Nvae;
 /// builds every BN layer with momentum 0.05 in PyTorch's convention (running = (1 − m)·running + m·batch). That is
 /// a slower, longer running average than PyTorch's default m = 0.1 (each batch weighs half as much, an effective
 /// window of about 20 batches instead of 10). Samples at a reduced temperature re-estimate the generative path's
-/// statistics (<see cref="VaeModel.ReadjustBatchNorm"/>).
+/// statistics (<see cref="VaeModel.ReadjustBatchNorm"/>); the scale penalty on γ is
+/// <see cref="VaeModel.BatchNormScalePenalty"/>.
 /// </summary>
 public static class NvaeBatchNorm
 {

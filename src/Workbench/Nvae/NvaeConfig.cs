@@ -30,6 +30,10 @@ namespace Workbench.Nvae;
 /// <param name="IafCells">volume-preserving inverse autoregressive flow cells applied to each group's posterior
 /// sample (<see cref="InverseAutoregressiveCell"/>, alternating the autoregressive order; the reference's num_nf
 /// counts pairs, so num_nf = 1 is 2 here; 0 = off).</param>
+/// <param name="WeightNorm">weight normalisation w = g·v/‖v‖ per output channel on the convs NVAE normalises
+/// (<see cref="WeightNormConv2d"/>; Section 3.1; on in NVAE's code).</param>
+/// <param name="BatchNormPenalty">add Σ_layers max|γ| of the BN scales to the loss, weighted with the spectral
+/// coefficient λ (<see cref="VaeModel.BatchNormScalePenalty"/>; Section 3.1; on in NVAE's code).</param>
 public sealed record NvaeConfig(
     int ImageChannels = 3,
     int ImageSize = 32,
@@ -46,7 +50,9 @@ public sealed record NvaeConfig(
     LikelihoodKind Likelihood = LikelihoodKind.DiscretizedLogisticMixture,
     bool ResidualPosterior = true,
     double ResidualScale = 0.1,
-    int IafCells = 2)
+    int IafCells = 2,
+    bool WeightNorm = true,
+    bool BatchNormPenalty = true)
 {
     /// <summary>Group counts, smallest scale first (default: one scale of 30 groups, as for CIFAR-10).</summary>
     public int[] Groups => GroupsPerScale ?? new[] { 30 };
@@ -67,16 +73,17 @@ public sealed record NvaeConfig(
     /// a 12-channel stem at 28×28, one preprocessing block down to 14×14 (24 channels), latent scales 7×7 (48
     /// channels, 2 groups) and 14×14 (24 channels, 2 groups) of 20 channels each, one cell per group, expansion
     /// 3 instead of 6 (speed), one postprocessing block back to 28×28, a 10-component logistic mixture, no IAF
-    /// cells.
+    /// cells; weight normalisation and the BN scale penalty on, as in the reference.
     /// </summary>
     public static NvaeConfig Small => new(
         ImageChannels: 1, ImageSize: 28, StemChannels: 12, PreprocessBlocks: 1, PreprocessCells: 1,
         GroupsPerScale: new[] { 2, 2 }, LatentChannels: 20, EncoderCellsPerGroup: 1, DecoderCellsPerGroup: 1,
-        PostprocessCells: 1, Expansion: 3, Components: 10, IafCells: 0);
+        PostprocessCells: 1, Expansion: 3, Components: 10, IafCells: 0, WeightNorm: true, BatchNormPenalty: true);
 
-    /// <summary>A tiny preset for unit tests (8×8 grayscale, two scales of one group each, no IAF cells).</summary>
+    /// <summary>A tiny preset for unit tests (8×8 grayscale, two scales of one group each, no IAF cells,
+    /// weight normalisation and the BN scale penalty on).</summary>
     public static NvaeConfig Tiny => new(
         ImageChannels: 1, ImageSize: 8, StemChannels: 4, PreprocessBlocks: 1, PreprocessCells: 1,
         GroupsPerScale: new[] { 1, 1 }, LatentChannels: 2, EncoderCellsPerGroup: 1, DecoderCellsPerGroup: 1,
-        PostprocessCells: 1, Expansion: 2, Components: 2, IafCells: 0);
+        PostprocessCells: 1, Expansion: 2, Components: 2, IafCells: 0, WeightNorm: true, BatchNormPenalty: true);
 }

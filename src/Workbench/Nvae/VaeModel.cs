@@ -35,6 +35,23 @@ public abstract class VaeModel : nn.Module<Tensor, VaeOutput>
     /// </summary>
     public abstract (Tensor Params, Tensor[] Z) Generate(long n, double temperature = 1.0, IReadOnlyList<Tensor?>? fixedZ = null);
 
+    /// <summary>Whether training adds <see cref="BatchNormScalePenalty"/> (weighted like the spectral term).</summary>
+    public virtual bool PenalizesBatchNormScale => false;
+
+    /// <summary>
+    /// NVAE's BatchNorm scale penalty (Vahdat &amp; Kautz 2020, Section 3.1, "Batch normalization"; NVAE's
+    /// batchnorm_loss): Σ over BN layers of max_c |γ_c|, the largest absolute scale of each layer, differentiable
+    /// in γ. Large BN scales can undo the Lipschitz bound of the spectral regularisation; NVAE weights this term with
+    /// the spectral coefficient λ.
+    /// </summary>
+    public Tensor BatchNormScalePenalty()
+    {
+        using var scope = NewDisposeScope();
+        var maxima = modules().OfType<BatchNorm2d>().Where(b => b.weight is not null).Select(b => b.weight!.abs().max()).ToArray();
+        var device = parameters().First().device;
+        return (maxima.Length == 0 ? zeros(Array.Empty<long>(), device: device) : stack(maxima).sum()).MoveToOuterDisposeScope();
+    }
+
     public int Dimensions => ImageShape.C * ImageShape.H * ImageShape.W;
 
     /// <summary>Model input from uint8 images: [-1, 1].</summary>
