@@ -80,6 +80,7 @@ public sealed class NvaeTrainer
                 var s = model.Spectral.SumOfSigmas(Config.PowerIterations);
                 sr = s.item<float>();
                 loss = loss + lambda * s;
+                if (model.PenalizesBatchNormScale) loss = loss + lambda * model.BatchNormScalePenalty();
             }
             if (logNow)
             {
