@@ -28,7 +28,7 @@ public sealed class SpectralRegularizer : nn.Module
 
     /// <summary>Covers every conv layer in the module trees of <paramref name="parts"/> (as listed when the
     /// regulariser is built): each <see cref="WeightNormConv2d"/> through its applied weight, every other Conv2d
-    /// through its own weight.</summary>
+    /// through its own weight; the convs of <see cref="InverseAutoregressiveCell"/>s are not covered.</summary>
     public SpectralRegularizer(IEnumerable<nn.Module> parts, int initialIterations = InitialIterations, long seed = 1)
         : base(nameof(SpectralRegularizer))
     {
@@ -52,6 +52,9 @@ public sealed class SpectralRegularizer : nn.Module
         var all = parts.SelectMany(m => new[] { m }.Concat(m.modules())).Distinct().ToList();
         var normalized = all.OfType<WeightNormConv2d>().ToList();
         var inner = new HashSet<Conv2d>(normalized.Select(w => w.Conv), ReferenceEqualityComparer.Instance);
+        // IAF cells are left out: the regulariser's gradient on their unmasked weights would pull masked entries
+        // off zero (papers/nvae.md, design decisions)
+        inner.UnionWith(all.OfType<InverseAutoregressiveCell>().SelectMany(c => c.modules()).OfType<Conv2d>());
         return normalized.Select(w => (Func<Tensor>)(() => w.Weight))
             .Concat(all.OfType<Conv2d>().Where(c => !inner.Contains(c)).Select(c => (Func<Tensor>)(() => c.weight!)));
     }
