@@ -13,7 +13,8 @@ namespace Workbench.Nvae;
 /// <see cref="DepthwiseConv2dFunction"/>, whose hand-written backward is faster than libtorch's). With <c>upsample</c> the cell first doubles the
 /// spatial size (nearest-neighbour; the issue measured upsample + conv as much faster than a transposed conv on this
 /// CPU, we did not re-measure) and the
-/// skip is upsample → Conv1×1.
+/// skip is upsample → Conv1×1. With <c>weightNorm</c> the skip conv is weight-normalised; the three convs of the
+/// branch stay plain, as in NVAE's code (each is followed by BN, which undoes any per-channel scale).
 /// </summary>
 public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>
 {
@@ -25,11 +26,12 @@ public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>
     readonly Conv2d project;
     readonly BatchNorm2d bn3;
     readonly SqueezeExcitation se;
-    readonly Conv2d? skip;
+    readonly WeightNormConv2d? skip;
     readonly bool up;
     readonly double scale;
 
-    public GeneratorResidualCell(long inChannels, long outChannels, int expansion = 6, bool upsample = false, double residualScale = 0.1)
+    public GeneratorResidualCell(long inChannels, long outChannels, int expansion = 6, bool upsample = false, double residualScale = 0.1,
+        bool weightNorm = false)
         : base(nameof(GeneratorResidualCell))
     {
         if (!upsample && inChannels != outChannels)
@@ -44,7 +46,7 @@ public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>
         project = nn.Conv2d(hidden, outChannels, 1);
         bn3 = NvaeBatchNorm.Create(outChannels);
         se = new SqueezeExcitation(outChannels);
-        if (upsample) skip = nn.Conv2d(inChannels, outChannels, 1);
+        if (upsample) skip = new WeightNormConv2d(inChannels, outChannels, 1, weightNorm: weightNorm);
         up = upsample;
         scale = residualScale;
         RegisterComponents();

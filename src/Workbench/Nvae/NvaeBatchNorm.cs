@@ -5,12 +5,13 @@ using static TorchSharp.torch;
 namespace Workbench.Nvae;
 
 /// <summary>
-/// BatchNorm as NVAE uses it (Section 3.1, "Batch normalization"): the paper found the running statistics of BN
-/// with the default momentum lag behind the fast-changing batch statistics of a VAE, which hurt the model at
-/// evaluation time (the seeds' review: "modifies the momentum since the previously used momentum influenced the
-/// test phase negatively"); NVAE's code constructs its BN layers with momentum 0.05 in PyTorch's convention
-/// (running = (1 − m)·running + m·batch), which we keep. Low-temperature samples additionally re-estimate
-/// the statistics (see <see cref="VaeModel.ReadjustBatchNorm"/>).
+/// BatchNorm as NVAE uses it (Vahdat &amp; Kautz 2020, Section 3.1, "Batch normalization"): the paper reports that
+/// BN's running statistics, not BN itself, caused its evaluation-time problems and adjusts BN's momentum; NVAE's code
+/// builds every BN layer with momentum 0.05 in PyTorch's convention (running = (1 − m)·running + m·batch). That is
+/// a slower, longer running average than PyTorch's default m = 0.1 (each batch weighs half as much, an effective
+/// window of about 20 batches instead of 10). Samples at a reduced temperature re-estimate the generative path's
+/// statistics (<see cref="VaeModel.ReadjustBatchNorm"/>); the scale penalty on γ is
+/// <see cref="VaeModel.BatchNormScalePenalty"/>.
 /// </summary>
 public static class NvaeBatchNorm
 {

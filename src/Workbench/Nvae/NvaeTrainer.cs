@@ -78,6 +78,7 @@ public sealed class NvaeTrainer : Trainer
                 var s = model.Spectral.SumOfSigmas(Config.PowerIterations);
                 sr = s.item<float>();
                 loss = loss + lambda * s;
+                if (model.PenalizesBatchNormScale) loss = loss + lambda * model.BatchNormScalePenalty();
             }
             if (logNow)
             {

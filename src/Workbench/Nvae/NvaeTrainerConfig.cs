@@ -17,7 +17,7 @@ namespace Workbench.Nvae;
 /// <param name="KlBalance">balance the groups' KL coefficients while β &lt; 1.</param>
 /// <param name="SpectralLambda">λ of the spectral regularisation (0 turns it off).</param>
 /// <param name="SpectralLambdaInit">λ at the start of KL warm-up, annealed log-linearly to λ as β goes to 1 (null: constant λ).</param>
-/// <param name="PowerIterations">power-iteration steps per training step.</param>
+/// <param name="PowerIterations">power-iteration steps per training step (4, as NVAE's code).</param>
 /// <param name="ActiveUnitThreshold">a latent variable is active when its batch-mean KL exceeds this (nats).</param>
 /// <param name="BatchSize">batch size of the trainer's own loader (when it is given a training set).</param>
 /// <param name="LogEvery">log a row of training metrics every this many steps (0: never).</param>
@@ -35,7 +35,7 @@ public sealed record NvaeTrainerConfig(
     bool KlBalance = true,
     double SpectralLambda = 1e-2,
     double? SpectralLambdaInit = null,
-    int PowerIterations = 1,
+    int PowerIterations = 4,
     double ActiveUnitThreshold = 0.1,
     int BatchSize = 64,
     int LogEvery = 1,

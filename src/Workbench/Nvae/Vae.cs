@@ -58,7 +58,7 @@ public sealed class Vae : VaeModel
         output = nn.Conv2d(c, likelihood.ParamChannels(config.ImageChannels), 3, padding: 1);
         latent = (config.LatentChannels, side, side);
         var parts = new nn.Module[] { stem, encoder, encSampler, decInput, decoder, output };
-        spectral = new SpectralRegularizer(parts.SelectMany(SpectralRegularizer.ConvLayers));
+        spectral = new SpectralRegularizer(parts);
         RegisterComponents();
     }
 

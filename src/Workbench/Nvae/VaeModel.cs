@@ -35,6 +35,23 @@ public abstract class VaeModel : nn.Module<Tensor, VaeOutput>
     /// </summary>
     public abstract (Tensor Params, Tensor[] Z) Generate(long n, double temperature = 1.0, IReadOnlyList<Tensor?>? fixedZ = null);
 
+    /// <summary>Whether training adds <see cref="BatchNormScalePenalty"/> (weighted like the spectral term).</summary>
+    public virtual bool PenalizesBatchNormScale => false;
+
+    /// <summary>
+    /// NVAE's BatchNorm scale penalty (Vahdat &amp; Kautz 2020, Section 3.1, "Batch normalization"; NVAE's
+    /// batchnorm_loss): Σ over BN layers of max_c |γ_c|, the largest absolute scale of each layer, differentiable
+    /// in γ. Large BN scales can undo the Lipschitz bound of the spectral regularisation; NVAE weights this term with
+    /// the spectral coefficient λ.
+    /// </summary>
+    public Tensor BatchNormScalePenalty()
+    {
+        using var scope = NewDisposeScope();
+        var maxima = modules().OfType<BatchNorm2d>().Where(b => b.weight is not null).Select(b => b.weight!.abs().max()).ToArray();
+        var device = parameters().First().device;
+        return (maxima.Length == 0 ? zeros(Array.Empty<long>(), device: device) : stack(maxima).sum()).MoveToOuterDisposeScope();
+    }
+
     public int Dimensions => ImageShape.C * ImageShape.H * ImageShape.W;
 
     /// <summary>Model input from uint8 images: [-1, 1].</summary>
@@ -101,16 +118,16 @@ public abstract class VaeModel : nn.Module<Tensor, VaeOutput>
     }
 
     /// <summary>
-    /// NVAE's BatchNorm re-adjustment for (low-temperature) samples (Section 5 / Appendix): reset every BN layer's
-    /// running statistics, run <paramref name="batches"/> sampling passes in train mode so the statistics are
-    /// re-estimated from generated activations (cumulative average), then return to eval mode with the original
-    /// momentum. Only the generative path is affected; call it again for another temperature.
+    /// NVAE's BatchNorm re-adjustment for (low-temperature) samples (Vahdat &amp; Kautz 2020, Section 5, samples at a
+    /// reduced temperature; NVAE's evaluate.py): puts the model in train mode and runs <paramref name="batches"/> ancestral
+    /// sampling passes of <paramref name="batchSize"/> at <paramref name="temperature"/> without gradients, so every BN
+    /// layer on the generative path updates its running statistics from generated activations with its own momentum
+    /// (0.05, <see cref="NvaeBatchNorm"/>); then returns to eval mode. Nothing is reset, and BN layers that sampling
+    /// does not run (the bottom-up encoder's) keep their statistics, so encoding after a re-adjustment is unchanged.
+    /// Defaults are the reference's: 500 passes of 36 samples.
     /// </summary>
-    public void ReadjustBatchNorm(double temperature, int batches = 20, long batchSize = 64)
+    public void ReadjustBatchNorm(double temperature, int batches = 500, long batchSize = 36)
     {
-        var bns = modules().OfType<BatchNorm2d>().ToArray();
-        var saved = bns.Select(b => b.momentum).ToArray();
-        foreach (var bn in bns) { bn.reset_running_stats(); bn.momentum = null; }
         train();
         using (no_grad())
             for (int i = 0; i < batches; i++)
@@ -118,7 +135,6 @@ public abstract class VaeModel : nn.Module<Tensor, VaeOutput>
                 using var scope = NewDisposeScope();
                 Generate(batchSize, temperature);
             }
-        for (int i = 0; i < bns.Length; i++) bns[i].momentum = saved[i];
         eval();
     }
 }

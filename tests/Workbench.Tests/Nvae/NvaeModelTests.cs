@@ -154,20 +154,59 @@ public class NvaeModelTests
     }
 
     [Fact]
-    public void BatchNormReadjustmentReestimatesStatisticsFromSamples()
+    public void BatchNormReadjustmentUpdatesOnlyTheGenerativePathWithoutReset()
     {
         using var scope = NewDisposeScope();
         Seeding.Set(8);
         var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
-        var bn = model.modules().OfType<BatchNorm2d>().Last();
+        // a few training-mode passes give every BN layer non-trivial running statistics
+        model.train();
+        using (no_grad()) for (int i = 0; i < 3; i++) model.call(TinyImages(8, seed: i));
+        var bns = model.modules().OfType<BatchNorm2d>().ToArray();
+        Tensor[] Snapshot() => bns.SelectMany(b => new[] { b.running_mean!.clone(), b.running_var!.clone() }).ToArray();
+        bool[] Same(Tensor[] a, Tensor[] b) => a.Zip(b, (x, y) => x.allclose(y, 0, 0)).ToArray();
+        var before = Snapshot();
+        Assert.All(before.Where((_, i) => i % 2 == 0), m => Assert.True(m.abs().max().item<float>() > 0));
+
+        // no sampling pass: nothing changes (a reset would zero the means)
+        model.ReadjustBatchNorm(0.6, batches: 0);
+        Assert.All(Same(before, Snapshot()), Assert.True);
+        Assert.False(model.training);
+
+        // the encoder's posterior of z_1 uses only the bottom-up path: same noise, same z_1 before and after
+        var x = TinyImages(4, seed: 5);
+        model.eval();
+        Tensor z1Before;
+        using (no_grad()) { Seeding.Set(9); z1Before = model.call(x).Z[0]; }
         model.ReadjustBatchNorm(0.6, batches: 3, batchSize: 8);
         Assert.False(model.training);
-        Assert.Equal(0.05, bn.momentum!.Value, 10);
-        Assert.Equal(3, bn.num_batches_tracked!.item<long>());
-        // running mean moved away from its reset value 0
-        Assert.True(bn.running_mean!.abs().max().item<float>() > 0);
+        Tensor z1After;
+        using (no_grad()) { Seeding.Set(9); z1After = model.call(x).Z[0]; }
+        Assert.True(z1Before.allclose(z1After, 0, 0), "re-adjusting BN for samples changed the encoder");
+
+        // some BN layers (the generative path's) moved, the others (the encoder's) kept their statistics exactly;
+        // the momentum stays NVAE's 0.05
+        var same = Same(before, Snapshot());
+        Assert.Contains(false, same);
+        Assert.Contains(true, same);
+        Assert.All(bns, b => Assert.Equal(NvaeBatchNorm.Momentum, b.momentum!.Value, 10));
         var imgs = model.SampleImages(3, 0.6);
         Assert.Equal(new long[] { 3, 1, 8, 8 }, imgs.shape);
         Assert.Equal(ScalarType.Byte, imgs.dtype);
+    }
+
+    [Fact]
+    public void PaperScaleDefaultIsTheReferenceCifar10Model()
+    {
+        // NVlabs/NVAE README, CIFAR-10: one latent scale of 30 groups × 20 channels at 16×16 (one preprocessing
+        // block halves 32×32), top width 128·2 = 256, num_nf = 1 (one IAF pair)
+        var c = new NvaeConfig();
+        Assert.Equal(Enumerable.Repeat((20, 16, 16), 30).ToArray(), c.LatentGroupShapes());
+        Assert.Equal(256, c.ScaleWidth(0));
+        Assert.Equal((3, 2, 2, 2, 2), (c.ImageChannels, c.PreprocessCells, c.PostprocessCells, c.EncoderCellsPerGroup, c.DecoderCellsPerGroup));
+        Assert.Equal((2, 10, 6), (c.IafCells, c.Components, c.Expansion));
+        // the shapes the model builds are the config's (two scales, as in Small)
+        var small = new Workbench.Nvae.Nvae(NvaeConfig.Small);
+        Assert.Equal(NvaeConfig.Small.LatentGroupShapes(), small.GroupShapes.ToArray());
     }
 }
