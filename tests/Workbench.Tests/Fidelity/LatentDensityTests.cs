@@ -30,10 +30,10 @@ public class LatentDensityTests
 
     static double[] Rows(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
 
-    /// <summary>Zeroes every parameter whose name starts with <paramref name="prefix"/> (at least one must).</summary>
+    /// <summary>Zeroes every parameter whose name contains <paramref name="prefix"/> (at least one must).</summary>
     static void Zero(nn.Module module, string prefix)
     {
-        var ps = module.named_parameters().Where(p => p.name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var ps = module.named_parameters().Where(p => p.name.Contains(prefix, StringComparison.Ordinal)).ToList();
         Assert.True(ps.Count > 0, $"no parameters named {prefix}* in {module.GetName()}");
         using (no_grad()) foreach (var (_, p) in ps) p.zero_();
     }
@@ -42,7 +42,7 @@ public class LatentDensityTests
     /// channels (μ or Δμ) to <paramref name="mu"/>, the second half (log σ or log Δσ) to <paramref name="logSigma"/>.</summary>
     static void SetSamplerBias(nn.Module module, string prefix, double mu, double logSigma)
     {
-        var biases = module.named_parameters().Where(p => p.name.StartsWith(prefix, StringComparison.Ordinal) && p.name.EndsWith("bias", StringComparison.Ordinal)).ToList();
+        var biases = module.named_parameters().Where(p => p.name.Contains(prefix, StringComparison.Ordinal) && p.name.EndsWith("bias", StringComparison.Ordinal)).ToList();
         Assert.True(biases.Count > 0, $"no {prefix}*.bias in {module.GetName()}");
         using (no_grad())
             foreach (var (_, b) in biases)
@@ -129,9 +129,9 @@ public class LatentDensityTests
         manual_seed(2);
         var nvae = new NvaeModel(NvaeConfig.Tiny);
         nvae.eval();
-        Zero(nvae, "decSampler.");
-        Zero(nvae, "encSampler.");
-        SetSamplerBias(nvae, "encSampler.", 0.3, -0.4);
+        Zero(nvae, ".prior.");
+        Zero(nvae, ".posterior.");
+        SetSamplerBias(nvae, ".posterior.", 0.3, -0.4);
         double dMu = 0.3, dSigma = Math.Exp(SoftClamp(-0.4));
         double[] sigmaP = { 1.0, 1.01 };
 

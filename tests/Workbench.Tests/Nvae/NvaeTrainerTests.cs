@@ -24,6 +24,28 @@ public class NvaeTrainerTests
         Assert.Equal(1e-4, t.LearningRateAt(1000), 15);
     }
 
+    /// <summary>NVAE's loss carries the BatchNorm scale penalty with the spectral coefficient (Section 3.1): two
+    /// identical models, with and without the penalty, differ in their first loss by exactly λ · penalty.</summary>
+    [Fact]
+    public void TheLossCarriesTheBatchNormScalePenaltyWithTheSpectralCoefficient()
+    {
+        var config = new NvaeTrainerConfig(Steps: 10, WarmupSteps: 2, SpectralLambda: 0.5, LogEvery: 0);
+        Tensor images;
+        using (var g = new Generator(3)) images = randint(0, 256, new long[] { 4, 1, 8, 8 }, generator: g).to(ScalarType.Byte);
+        double Loss(bool penalty, out double lambdaTimesPenalty)
+        {
+            Seeding.Set(11);
+            var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny with { BatchNormPenalty = penalty });
+            using var t = new NvaeTrainer(model, config);
+            lambdaTimesPenalty = t.SpectralLambdaAt(t.BetaAt(0)) * model.BatchNormScalePenalty().item<float>();
+            return t.TrainStepOn(images)["loss"];
+        }
+        var with = Loss(true, out var expected);
+        var without = Loss(false, out _);
+        Assert.True(expected > 0.01, $"the penalty term is too small to see: {expected}");
+        Assert.Equal(expected, with - without, 3);
+    }
+
     [Fact]
     public void BetaStaysAtItsMinimumThenRampsToOneOverTheKlWarmup()
     {
