@@ -10,10 +10,9 @@ namespace Workbench.Nvae;
 /// inverted residual: BN → Conv1×1 (expand the width by E, 6 in the paper) → BN → Swish → depthwise Conv5×5 → BN →
 /// Swish → Conv1×1 (back to the output width) → BN → SE; output = skip + s·cell (s = 0.1 as in NVAE's code).
 /// The depthwise 5×5 conv widens the receptive field cheaply (on the CPU it runs through
-/// <see cref="DepthwiseConv2dFunction"/>, whose hand-written backward is faster than libtorch's). With <c>upsample</c> the cell first doubles the
-/// spatial size (nearest-neighbour; the issue measured upsample + conv as much faster than a transposed conv on this
-/// CPU, we did not re-measure) and the
-/// skip is upsample → Conv1×1. With <c>weightNorm</c> the skip conv is weight-normalised; the three convs of the
+/// <see cref="DepthwiseConv2dFunction"/>, with a hand-written backward). With <c>upsample</c> the cell first doubles
+/// the spatial size (nearest-neighbour upsampling followed by convolutions, in place of a transposed convolution) and
+/// the skip is upsample → Conv1×1. With <c>weightNorm</c> the skip conv is weight-normalised; the three convs of the
 /// branch stay plain, as in NVAE's code (each is followed by BN, which undoes any per-channel scale).
 /// </summary>
 public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>
