@@ -17,8 +17,25 @@ public static class CliOutput
     /// <summary>True when stderr is a terminal, so a live progress bar makes sense.</summary>
     public static bool Interactive => !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
-    /// <summary>The closing JSON line (snake_case field names).</summary>
-    public static void WriteResult(object result) => Console.Out.WriteLine(JsonSerializer.Serialize(result, Json));
+    /// <summary>
+    /// The closing JSON line (snake_case field names). JSON has no NaN or infinity: such a value is written as null,
+    /// with a warning on stderr naming the field.
+    /// </summary>
+    public static void WriteResult(object result)
+    {
+        if (result is IDictionary<string, object?> fields)
+        {
+            var finite = new Dictionary<string, object?>(fields.Count);
+            foreach (var (k, v) in fields)
+            {
+                bool bad = v is double d && !double.IsFinite(d) || v is float f && !float.IsFinite(f);
+                if (bad) Console.Error.WriteLine($"warning: {k} is {v}; written as null in the JSON result");
+                finite[k] = bad ? null : v;
+            }
+            result = finite;
+        }
+        Console.Out.WriteLine(JsonSerializer.Serialize(result, Json));
+    }
 
     /// <summary>Runs a command body, turning known failures into a clear message and exit code 2.</summary>
     public static int Guard(bool verbose, Func<int> body)
@@ -34,14 +51,21 @@ public static class CliOutput
 
     static string? Known(Exception e) => e switch
     {
-        UsageException or DatasetNotFoundException or ArgumentException or FileNotFoundException
-            or DirectoryNotFoundException or InvalidDataException or TrainingDivergedException
-            or CheckpointMismatchException => e.Message,
+        UsageException or DatasetNotFoundException or DatasetDownloadException or ArgumentException or InvalidDataException
+            or TrainingDivergedException or RunFailedException or CheckpointMismatchException => e.Message,
+        // File-system failures (missing files, permissions, read-only mounts, a full disk): .NET's messages name the path.
+        UnauthorizedAccessException => $"{e.Message} (no permission, or a read-only file system)",
+        IOException when e.HResult == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) =>
+            $"disk full: {e.Message} (the previous checkpoint, if any, is intact; free space and resume)",
+        IOException => e.Message,
         _ when e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) =>
             $"out of memory on {Devices.Default}: {e.Message.Split('\n')[0]} — try a smaller --batch (e.g. half the current one).",
         _ => null,
     };
 }
+
+/// <summary>A run that stopped for a reason the message explains (a divergence, with how to continue).</summary>
+public sealed class RunFailedException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>
 /// Step progress for long work: on a terminal a Spectre.Console bar (step, rate, ETA, latest metrics), otherwise a

@@ -16,4 +16,48 @@ public static class CliRoot
         root.Subcommands.Add(EvalCommand.Create(verbose));
         return root;
     }
+
+    /// <summary>
+    /// Parses and runs a command line. A line that does not parse (unknown option, a value of the wrong type, a
+    /// missing argument) prints one <c>error:</c> line per problem and a pointer to <c>--help</c>, exit code 2.
+    /// </summary>
+    public static int Run(string[] args)
+    {
+        var parsed = Build().Parse(args);
+        if (parsed.Errors.Count == 0) return parsed.Invoke();
+        foreach (var e in parsed.Errors) Console.Error.WriteLine($"error: {e.Message}");
+        var command = string.Join(" ", parsed.CommandResult.Command is RootCommand ? Array.Empty<string>()
+            : new[] { parsed.CommandResult.Command.Name });
+        Console.Error.WriteLine($"(see `workbench {command}{(command.Length > 0 ? " " : "")}--help`)");
+        return 2;
+    }
+}
+
+/// <summary>
+/// Options whose values are numbers, parsed in invariant culture with a message that names the option and the
+/// expected kind of number (System.CommandLine's own message names the .NET type).
+/// </summary>
+public static class NumberOption
+{
+    public static Option<long?> Long(string name, string description) => Make<long>(name, description, "a whole number",
+        s => long.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : null);
+
+    public static Option<int?> Int(string name, string description) => Make<int>(name, description, "a whole number",
+        s => int.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : null);
+
+    public static Option<double?> Double(string name, string description) => Make<double>(name, description, "a number",
+        s => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : null);
+
+    static Option<T?> Make<T>(string name, string description, string kind, Func<string, T?> parse) where T : struct =>
+        new(name)
+        {
+            Description = description,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (parse(text) is T value) return value;
+                result.AddError($"{name} '{text}': expected {kind}");
+                return null;
+            },
+        };
 }

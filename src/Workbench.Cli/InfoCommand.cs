@@ -24,7 +24,7 @@ public static class InfoCommand
             {
                 // The generated sets need no files; the others are found where the resolver looks (no download here).
                 var where = name.StartsWith("faces") ? "generated (procedural faces)"
-                    : Workbench.Data.DatasetResolver.SearchPath(name).FirstOrDefault(Directory.Exists) ?? "not found";
+                    : Workbench.Data.DatasetResolver.SearchPath(name).FirstOrDefault(d => Directory.Exists(d) && Directory.EnumerateFileSystemEntries(d).Any()) ?? "not found";
                 datasets[name] = where;
                 Console.WriteLine($"dataset      {name,-14} {where}");
             }

@@ -4,13 +4,24 @@ using System.Text.Json.Serialization;
 
 namespace Workbench.Cli;
 
+/// <summary>A setting changed when a run was resumed: from which step the new value applies, and both values.</summary>
+public sealed record RunChange(long Step, string Field, string From, string To);
+
 /// <summary>
-/// A training run's folder: <c>run.json</c> (model, data, batch, seed, steps and the resolved config),
-/// <c>checkpoints/last.safetensors</c> (and <c>step-N.safetensors</c>), <c>log.csv</c>, <c>samples/step-N.png</c> and
-/// TensorBoard event files under <c>tensorboard/</c>.
+/// A training run's folder: <c>run.json</c> (model, data, batch, seed, steps, intervals, the resolved config and the
+/// settings changed on resume), <c>checkpoints/last.safetensors</c>, <c>log.csv</c>, <c>samples/step-N.png</c>,
+/// TensorBoard event files under <c>tensorboard/</c>, and while a process trains in it, <c>.lock</c> (see <see cref="RunLock"/>).
 /// </summary>
-public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch, long Seed, long Steps, string Preset, JsonNode Config, long? EvalLimit = null)
+/// <param name="ImageSize">the side images were resized to, when <see cref="Data"/> is an image folder.</param>
+public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch, long Seed, long Steps, string Preset, JsonNode Config,
+    long? EvalLimit = null, long? CheckpointEvery = null, long? SampleEvery = null, int? ImageSize = null, RunChange[]? Changes = null)
 {
+    /// <summary>Steps between checkpoints when a run does not say (0: only at the end and on interruption).</summary>
+    public const long DefaultCheckpointEvery = 500;
+
+    /// <summary>Steps between sample grids when a run does not say (0: only at the end).</summary>
+    public const long DefaultSampleEvery = 500;
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
@@ -26,14 +37,31 @@ public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch,
     };
 
     /// <summary>The recorded configs as the family's record types.</summary>
-    public Workbench.Training.RunConfig ConfigFor(Families.IModelFamily family)
+    /// <summary>
+    /// The recorded configs as the family's record types. A field the record does not have (a config written for
+    /// another family, a misspelt edit) is an error naming it, so no model is built from a half-read config.
+    /// </summary>
+    public Workbench.Training.RunConfig ConfigFor(Families.IModelFamily family, string source = "run.json")
     {
-        object Read(string key, Type type) =>
-            (Config[key] ?? throw new InvalidDataException($"run.json: config.{key} is missing"))
-            .Deserialize(type, Workbench.Training.Checkpoint.JsonOptions)
-            ?? throw new InvalidDataException($"run.json: config.{key} is empty");
+        object Read(string key, Type type)
+        {
+            var node = Config?[key] ?? throw new InvalidDataException($"{source}: config.{key} is missing");
+            try
+            {
+                return node.Deserialize(type, Strict) ?? throw new InvalidDataException($"{source}: config.{key} is empty");
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{source}: config.{key} is not a {type.Name} for model '{Model}': {e.Message}");
+            }
+        }
         return new Workbench.Training.RunConfig(Read("model", family.ModelConfigType), Read("training", family.TrainingConfigType));
     }
+
+    static readonly JsonSerializerOptions Strict = new(Workbench.Training.Checkpoint.JsonOptions)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
 }
 
 public static class RunFolder
@@ -53,13 +81,41 @@ public static class RunFolder
         File.Move(tmp, InfoPath(run), overwrite: true);
     }
 
+    /// <summary>Reads run.json; a missing, truncated or incomplete one is an error naming the file and what is wrong.</summary>
     public static RunInfo ReadInfo(string run)
     {
         var path = InfoPath(run);
+        if (File.Exists(run))
+            throw new UsageException($"{run} is a file, not a run folder.");
         if (!File.Exists(path))
             throw new UsageException($"{run} is not a run folder: {path} is missing (runs are made by `workbench train … --out {run}`).");
-        return JsonSerializer.Deserialize<RunInfo>(File.ReadAllText(path), RunInfo.JsonOptions)
-               ?? throw new InvalidDataException($"{path}: empty");
+        RunInfo? info;
+        try { info = JsonSerializer.Deserialize<RunInfo>(File.ReadAllText(path), RunInfo.JsonOptions); }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a valid run.json ({e.Message.Split('\n')[0]})");
+        }
+        if (info is null) throw new InvalidDataException($"{path}: empty");
+        var missing = new[] { ("model", (object?)info.Model), ("data", info.Data), ("shape", info.Shape), ("config", info.Config), ("preset", info.Preset) }
+            .Where(f => f.Item2 is null).Select(f => f.Item1).ToList();
+        if (missing.Count > 0) throw new InvalidDataException($"{path}: not a valid run.json ({string.Join(", ", missing)} missing)");
+        if (info.Shape.Length != 3 || info.Shape.Any(d => d < 1) || info.Batch < 1 || info.Steps < 0)
+            throw new InvalidDataException($"{path}: not a valid run.json (shape [{string.Join(", ", info.Shape)}], batch {info.Batch}, steps {info.Steps})");
+        return info;
+    }
+
+    /// <summary>Deletes what killed writes leave behind: <c>*.tmp-*</c> checkpoint parts and <c>*.tmp</c> files (call under the run's lock).</summary>
+    public static IReadOnlyList<string> RemoveOrphanTemporaries(string run)
+    {
+        var removed = new List<string>();
+        var candidates = (Directory.Exists(CheckpointDir(run)) ? Directory.EnumerateFiles(CheckpointDir(run), "*.tmp-*") : [])
+            .Concat(Directory.EnumerateFiles(run, "*.tmp"));
+        foreach (var f in candidates.ToList())
+        {
+            File.Delete(f);
+            removed.Add(f);
+        }
+        return removed;
     }
 
     /// <summary>A checkpoint argument: a run folder (its last checkpoint) or a .safetensors file inside a run.</summary>

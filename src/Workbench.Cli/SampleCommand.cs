@@ -42,15 +42,17 @@ public static class EvalCommand
     {
         var target = new Argument<string>("run") { Description = "A run folder (its last checkpoint) or a checkpoint file." };
         var data = new Option<string?>("--data") { Description = "Dataset to evaluate on (default: the run's), test split." };
-        var limit = new Option<long?>("--eval-limit") { Description = "Use the first N test examples instead of the full split." };
+        var limit = NumberOption.Long("--eval-limit", "Use the first N test examples instead of the full split.");
         var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs).") { target, data, limit };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
+            if (p.GetValue(limit) is < 1) throw new UsageException($"--eval-limit {p.GetValue(limit)}: must be at least 1 (leave it out to use the whole test split).");
             using var loaded = LoadedRun.Open(p.GetValue(target)!);
-            using var test = Datasets.Load(p.GetValue(data) ?? loaded.Info.Data, train: false);
+            using var test = p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: false)
+                : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: false);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var results = loaded.Trainer.Evaluate(test, p.GetValue(limit));
-            var line = new Dictionary<string, object>
+            var line = new Dictionary<string, object?>
             {
                 ["model"] = loaded.Info.Model, ["steps"] = loaded.Step, ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
                 ["run"] = loaded.Run, ["data"] = test.Name, ["eval_examples"] = Math.Min(p.GetValue(limit) ?? test.Count, test.Count),
@@ -77,10 +79,16 @@ sealed class LoadedRun : IDisposable
         var (run, ck) = RunFolder.Resolve(runOrCheckpoint);
         var info = RunFolder.ReadInfo(run);
         var family = FamilyRegistry.Get(info.Model);
-        var trainer = family.CreateTrainer(info.ConfigFor(family), Devices.Default, info.Shape);
-        var meta = trainer.Load(ck, restoreRng: false);
-        if (meta.Metadata.TryGetValue("model", out var m) && !m.Equals(info.Model, StringComparison.OrdinalIgnoreCase))
-            throw new UsageException($"{ck} is a '{m}' checkpoint but {RunFolder.InfoPath(run)} says '{info.Model}'.");
+        var config = info.ConfigFor(family);
+        // Checked from the header before a model is built.
+        var header = Checkpoint.ReadInfo(ck);
+        if (header.Metadata.TryGetValue("model", out var m) && !m.Equals(info.Model, StringComparison.OrdinalIgnoreCase))
+            throw new CheckpointMismatchException($"{ck} is a '{m}' checkpoint but {RunFolder.InfoPath(run)} says '{info.Model}'.");
+        Checkpoint.VerifyConfig(ck, family.CheckpointConfig(config), family.ResumeSafe);
+        var trainer = family.CreateTrainer(config, Devices.Default, info.Shape);
+        CheckpointInfo meta;
+        try { meta = trainer.Load(ck, restoreRng: false, mayDiffer: family.ResumeSafe); }
+        catch { trainer.Dispose(); throw; }
         return new LoadedRun
         {
             Run = run, Info = info, Family = family, Trainer = trainer,

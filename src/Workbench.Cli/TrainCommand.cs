@@ -10,87 +10,213 @@ namespace Workbench.Cli;
 
 /// <summary>
 /// <c>workbench train &lt;model&gt; …</c> and <c>workbench train --resume runs/&lt;name&gt;</c>: trains with progress, writes
-/// the run folder (see <see cref="RunFolder"/>), checkpoints atomically every N steps and at the end (and on Ctrl-C
-/// or SIGTERM), evaluates on the held-out split and ends with one JSON line.
+/// the run folder (see <see cref="RunFolder"/>) under an OS lock (<see cref="RunLock"/>), appends each step's row to
+/// log.csv before any checkpoint that covers it, checkpoints atomically every N steps and at the end (and on Ctrl-C
+/// or SIGTERM), evaluates on the held-out split and ends with one JSON line. A resume may change the settings its
+/// family lists as <see cref="IModelFamily.ResumeSafe"/> (and steps, intervals, eval limit); each change is recorded in
+/// run.json with the step it applies from.
 /// </summary>
 public static class TrainCommand
 {
     public static Command Create(Option<bool> verbose)
     {
         var model = new Argument<string?>("model") { Description = $"Model family: {string.Join(", ", FamilyRegistry.Names)}.", Arity = ArgumentArity.ZeroOrOne };
-        var data = new Option<string?>("--data") { Description = "Dataset name (fashion-mnist, mnist, cifar-10, faces32, faces64) or folder; default: the family's." };
+        var data = new Option<string?>("--data") { Description = "Dataset name (fashion-mnist, mnist, cifar-10, faces32, faces64) or a folder of images; default: the family's." };
+        var imageSize = NumberOption.Int("--image-size", $"Side to which an image folder's images are cropped and resized (default {RunData.DefaultImageSize}).");
         var preset = new Option<string>("--preset") { Description = "Config preset: small (CPU) or paper.", DefaultValueFactory = _ => "small" };
-        var set = new Option<string[]>("--set") { Description = "Override a config field: --set Key=Value (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var steps = new Option<long?>("--steps") { Description = "Training steps (default 3000)." };
-        var epochs = new Option<double?>("--epochs") { Description = "Training length in epochs instead of --steps." };
-        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 64 };
-        var seed = new Option<long>("--seed") { Description = "Random seed (weights, data order, noise).", DefaultValueFactory = _ => 0 };
+        var set = new Option<string[]>("--set") { Description = "Override a config field: --set Key=Value (repeatable). On --resume only learning-rate, schedule, length and evaluation fields.", AllowMultipleArgumentsPerToken = false };
+        var steps = NumberOption.Long("--steps", "Training steps (default 3000; on --resume: the new total).");
+        var epochs = NumberOption.Double("--epochs", "Training length in epochs instead of --steps.");
+        var batch = NumberOption.Int("--batch", "Batch size (default 64).");
+        var seed = NumberOption.Long("--seed", "Random seed (weights, data order, noise; default 0).");
         var output = new Option<string?>("--out") { Description = "Run folder (default runs/<model>-<time>)." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint." };
-        var every = new Option<long>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 500 };
-        var sampleEvery = new Option<long>("--sample-every") { Description = "Steps between sample grids (0: only at the end).", DefaultValueFactory = _ => 500 };
-        var evalLimit = new Option<long?>("--eval-limit") { Description = "Evaluate on the first N held-out examples instead of the full test split." };
+        var every = NumberOption.Long("--checkpoint-every", $"Steps between checkpoints (default {RunInfo.DefaultCheckpointEvery}; 0: only at the end and on interruption).");
+        var sampleEvery = NumberOption.Long("--sample-every", $"Steps between sample grids (default {RunInfo.DefaultSampleEvery}; 0: only at the end).");
+        var evalLimit = NumberOption.Long("--eval-limit", "Evaluate on the first N held-out examples instead of the full test split.");
 
-        var cmd = new Command("train", "Train a model; writes config, checkpoints, log.csv, sample grids and TensorBoard events to the run folder.")
+        var cmd = new Command("train", "Train a model; writes config, checkpoints, log.csv, sample grids and TensorBoard events to the run folder. " +
+                                       "A run folder is locked while a process trains in it.")
         {
-            model, data, preset, set, steps, epochs, batch, seed, output, resume, every, sampleEvery, evalLimit,
+            model, data, imageSize, preset, set, steps, epochs, batch, seed, output, resume, every, sampleEvery, evalLimit,
         };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
-            var resumeDir = p.GetValue(resume);
-            RunInfo info;
-            string run;
-            if (resumeDir is not null)
-            {
-                run = resumeDir;
-                info = RunFolder.ReadInfo(run);
-                var before = info;
-                if (p.GetValue(steps) is long more) info = info with { Steps = more };
-                if (p.GetValue(evalLimit) is long limit) info = info with { EvalLimit = limit };   // else the run's own
-                if (info != before) RunFolder.WriteInfo(run, info);
-            }
-            else
-            {
-                var name = p.GetValue(model) ?? throw new UsageException("train: name a model (" + string.Join(", ", FamilyRegistry.Names) + ") or give --resume <run>.");
-                var family = FamilyRegistry.Get(name);
-                var config = ConfigBinder.Apply(family.Preset(p.GetValue(preset)!), p.GetValue(set) ?? Array.Empty<string>());
-                var dataName = p.GetValue(data) ?? family.DefaultData;
-                run = p.GetValue(output) ?? Path.Combine("runs", $"{family.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
-                if (File.Exists(RunFolder.LastCheckpoint(run)))
-                    throw new UsageException($"{run} already holds a run: continue it with --resume {run}, or choose another --out.");
-                int batchSize = p.GetValue(batch);
-                if (batchSize < 1) throw new UsageException("--batch must be at least 1.");
-                using var probe = Datasets.Load(dataName, train: true);
-                long total = p.GetValue(epochs) is double ep ? (long)Math.Ceiling(ep * (probe.Count / batchSize)) : p.GetValue(steps) ?? 3000;
-                if (total < 1) throw new UsageException("--steps (or --epochs) must give at least one step.");
-                config = family.Resolve(config, probe, total, batchSize);
-                info = new RunInfo(family.Name, dataName, new[] { probe.Channels, probe.Height, probe.Width }, batchSize, p.GetValue(seed), total, p.GetValue(preset)!, RunInfo.ConfigJson(config), p.GetValue(evalLimit));
-                RunFolder.WriteInfo(run, info);
-            }
-            return Train(run, info, p.GetValue(every), p.GetValue(sampleEvery), info.EvalLimit);
+            var a = new Arguments(p.GetValue(model), p.GetValue(data), p.GetValue(imageSize), p.GetValue(preset)!,
+                p.GetValue(set) ?? [], p.GetValue(steps), p.GetValue(epochs), p.GetValue(batch), p.GetValue(seed),
+                p.GetValue(output), p.GetValue(resume), p.GetValue(every), p.GetValue(sampleEvery), p.GetValue(evalLimit));
+            a.Validate();
+            return a.Resume is not null ? Resume(a) : Start(a);
         }));
         return cmd;
     }
 
-    static int Train(string run, RunInfo info, long checkpointEvery, long sampleEvery, long? evalLimit)
+    sealed record Arguments(string? Model, string? Data, int? ImageSize, string Preset, string[] Sets, long? Steps, double? Epochs,
+        int? Batch, long? Seed, string? Out, string? Resume, long? CheckpointEvery, long? SampleEvery, long? EvalLimit)
     {
+        /// <summary>Checks what can be checked before any file is touched.</summary>
+        public void Validate()
+        {
+            if (Steps is < 1) throw new UsageException($"--steps {Steps}: must be at least 1.");
+            if (Epochs is double e && !(e > 0)) throw new UsageException($"--epochs {e}: must be positive.");
+            if (Batch is < 1) throw new UsageException($"--batch {Batch}: must be at least 1.");
+            if (CheckpointEvery is < 0) throw new UsageException($"--checkpoint-every {CheckpointEvery}: must be 0 (only at the end) or more.");
+            if (SampleEvery is < 0) throw new UsageException($"--sample-every {SampleEvery}: must be 0 (only at the end) or more.");
+            if (EvalLimit is < 1) throw new UsageException($"--eval-limit {EvalLimit}: must be at least 1 (leave it out to use the whole test split).");
+            if (ImageSize is < 1) throw new UsageException($"--image-size {ImageSize}: must be at least 1.");
+            if (Resume is not null)
+            {
+                var fixedOnResume = new (string Name, bool Given)[]
+                {
+                    ("a model name", Model is not null), ("--data", Data is not null), ("--image-size", ImageSize is not null),
+                    ("--epochs", Epochs is not null), ("--batch", Batch is not null), ("--seed", Seed is not null), ("--out", Out is not null),
+                };
+                if (fixedOnResume.FirstOrDefault(f => f.Given) is { Given: true } f)
+                    throw new UsageException($"train --resume: {f.Name} cannot change on resume (the checkpoint depends on it); " +
+                                             "a resume takes --steps, --set for learning-rate and schedule settings, --checkpoint-every, --sample-every and --eval-limit.");
+            }
+        }
+    }
+
+    /// <summary>A new run: builds and records the config, then trains.</summary>
+    static int Start(Arguments a)
+    {
+        var name = a.Model ?? throw new UsageException("train: name a model (" + string.Join(", ", FamilyRegistry.Names) + ") or give --resume <run>.");
+        var family = FamilyRegistry.Get(name);
+        var run = a.Out ?? Path.Combine("runs", $"{family.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
+        using var runLock = RunLock.Acquire(run);
+        if (File.Exists(RunFolder.LastCheckpoint(run)))
+            throw new UsageException($"{run} already holds a run: continue it with --resume {run}, or choose another --out.");
+
+        var requested = ConfigBinder.Apply(family.Preset(a.Preset), a.Sets);
+        var dataName = a.Data ?? family.DefaultData;
+        bool folder = RunData.IsFolder(dataName);
+        if (folder) dataName = Path.GetFullPath(dataName);
+        int? imageSize = folder ? a.ImageSize ?? RunData.DefaultImageSize : a.ImageSize;
+        int batchSize = a.Batch ?? 64;
+        using var probe = RunData.Load(dataName, imageSize, train: true);
+        long total = a.Epochs is double ep ? Math.Max(1, (long)Math.Ceiling(ep * (probe.Count / batchSize))) : a.Steps ?? 3000;
+        var config = family.Resolve(requested, probe, total, batchSize);
+        RefuseOverriddenSets(a.Sets, requested, config);
+        var info = new RunInfo(family.Name, dataName, new[] { probe.Channels, probe.Height, probe.Width }, batchSize, a.Seed ?? 0, total,
+            a.Preset, RunInfo.ConfigJson(config), a.EvalLimit, a.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery,
+            a.SampleEvery ?? RunInfo.DefaultSampleEvery, imageSize);
+        RunFolder.RemoveOrphanTemporaries(run);
+        if (File.Exists(RunFolder.LogPath(run))) File.Delete(RunFolder.LogPath(run));   // from a start killed before its first checkpoint
+        RunFolder.WriteInfo(run, info);
+        return Train(run, info, family, config, checkpoint: null);
+    }
+
+    /// <summary>A --set that the data or another option overrides (BatchSize, Steps, the image shape) is refused, naming what wins.</summary>
+    static void RefuseOverriddenSets(string[] sets, RunConfig requested, RunConfig resolved)
+    {
+        var diffs = Checkpoint.DiffJson(RunInfo.ConfigJson(requested).ToJsonString(), RunInfo.ConfigJson(resolved).ToJsonString()) ?? [];
+        foreach (var assignment in sets)
+        {
+            var key = assignment.Split('=', 2)[0].Trim();
+            var hit = diffs.FirstOrDefault(d => d.Field.EndsWith("." + key, StringComparison.OrdinalIgnoreCase));
+            if (hit.Field is null) continue;
+            var by = key.ToLowerInvariant() switch
+            {
+                "batchsize" => "--batch",
+                "steps" => "--steps (or --epochs)",
+                _ => "the data's image shape",
+            };
+            throw new UsageException($"--set {assignment}: {key} is set by {by} (here {hit.Expected}); use that instead.");
+        }
+    }
+
+    /// <summary>A resumed run: validates run.json and the checkpoint against each other before building anything,
+    /// applies and records the allowed changes, then trains on.</summary>
+    static int Resume(Arguments a)
+    {
+        var run = a.Resume!;
+        if (!Directory.Exists(run) && !File.Exists(run)) throw new UsageException($"--resume {run}: no such run folder.");
+        var info = RunFolder.ReadInfo(run);
+        using var runLock = RunLock.Acquire(run);
+        info = RunFolder.ReadInfo(run);   // as it is now that no other process can change it
         var family = FamilyRegistry.Get(info.Model);
         var config = info.ConfigFor(family);
-        using var train = Datasets.Load(info.Data, train: true);
-        using var test = Datasets.Load(info.Data, train: false);
+        var ck = RunFolder.LastCheckpoint(run);
+        CheckpointInfo? header = null;
+        if (File.Exists(ck))
+        {
+            header = Checkpoint.ReadInfo(ck);
+            if (header.Metadata.TryGetValue("model", out var m) && !m.Equals(info.Model, StringComparison.OrdinalIgnoreCase))
+                throw new CheckpointMismatchException($"{ck} is a '{m}' checkpoint but {RunFolder.InfoPath(run)} says '{info.Model}'.");
+            Checkpoint.VerifyConfig(ck, family.CheckpointConfig(config), family.ResumeSafe);
+        }
+        long at = header?.Step ?? 0;
+
+        // The changes this resume asks for.
+        var changed = ConfigBinder.Apply(config, a.Sets);
+        var oldJson = RunInfo.ConfigJson(config).ToJsonString();
+        var refused = (Checkpoint.DiffJson(oldJson, RunInfo.ConfigJson(changed).ToJsonString()) ?? [])
+            .Where(d => !family.ResumeSafe.Contains(d.Field[(d.Field.LastIndexOf('.') + 1)..])).ToList();
+        if (refused.Count > 0)
+            throw new UsageException($"train --resume: {string.Join(", ", refused.Select(d => d.Field[(d.Field.LastIndexOf('.') + 1)..]))} cannot change on resume " +
+                                     $"(it changes the model's shape or the training state). Settings a resume may change: {string.Join(", ", family.ResumeSafe.Order())}.");
+        long total = a.Steps ?? info.Steps;
+        if (total < at) throw new UsageException($"--steps {total}: the checkpoint is already at step {at}.");
+        using var probe = RunData.Load(info.Data, info.ImageSize, train: true);
+        changed = family.Resolve(changed, probe, total, info.Batch);
+
+        var changes = new List<RunChange>(info.Changes ?? []);
+        foreach (var d in Checkpoint.DiffJson(oldJson, RunInfo.ConfigJson(changed).ToJsonString()) ?? [])
+            if (!d.Field.EndsWith(".Steps", StringComparison.Ordinal))   // recorded once, as "steps", below
+                changes.Add(new RunChange(at, d.Field, d.Stored, d.Expected));
+        void Note(string field, object? from, object? to)
+        {
+            if (!Equals(from, to)) changes.Add(new RunChange(at, field, Convert.ToString(from, CultureInfo.InvariantCulture) ?? "null",
+                Convert.ToString(to, CultureInfo.InvariantCulture) ?? "null"));
+        }
+        var updated = info with
+        {
+            Steps = total,
+            Config = RunInfo.ConfigJson(changed),
+            CheckpointEvery = a.CheckpointEvery ?? info.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery,
+            SampleEvery = a.SampleEvery ?? info.SampleEvery ?? RunInfo.DefaultSampleEvery,
+            EvalLimit = a.EvalLimit ?? info.EvalLimit,
+        };
+        Note("steps", info.Steps, updated.Steps);
+        Note("checkpoint_every", info.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery, updated.CheckpointEvery);
+        Note("sample_every", info.SampleEvery ?? RunInfo.DefaultSampleEvery, updated.SampleEvery);
+        Note("eval_limit", info.EvalLimit, updated.EvalLimit);
+        updated = updated with { Changes = changes.Count > 0 ? changes.ToArray() : null };
+        foreach (var c in changes.Skip(info.Changes?.Length ?? 0))
+            Console.Error.WriteLine($"from step {c.Step}: {c.Field} {c.From} -> {c.To}");
+        RunFolder.RemoveOrphanTemporaries(run);
+        RunFolder.WriteInfo(run, updated);
+        return Train(run, updated, family, changed, header);
+    }
+
+    static int Train(string run, RunInfo info, IModelFamily family, RunConfig config, CheckpointInfo? checkpoint)
+    {
+        long checkpointEvery = info.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery;
+        long sampleEvery = info.SampleEvery ?? RunInfo.DefaultSampleEvery;
+        using var train = RunData.Load(info.Data, info.ImageSize, train: true);
+        using var test = RunData.Load(info.Data, info.ImageSize, train: false);
         Seeding.Set(info.Seed);
         using var trainer = family.CreateTrainer(config, Devices.Default, info.Shape);
         var loader = new BatchLoader(train, info.Batch, shuffle: true, seed: info.Seed);
+        var logPath = RunFolder.LogPath(run);
         var log = new TrainingLog();
         long start = 0;
-        if (File.Exists(RunFolder.LastCheckpoint(run)))
+        if (checkpoint is not null)
         {
-            var ck = trainer.Load(RunFolder.LastCheckpoint(run), restoreRng: true);
+            var ck = trainer.Load(RunFolder.LastCheckpoint(run), restoreRng: true, mayDiffer: family.ResumeSafe);
             start = ck.Step;
-            loader.Position = long.Parse(ck.Metadata["loader_position"], CultureInfo.InvariantCulture);
-            if (File.Exists(RunFolder.LogPath(run))) log = TrainingLog.LoadCsv(RunFolder.LogPath(run));
+            loader.Position = Trainer.MetaLong(ck, "loader_position");
+            if (File.Exists(logPath))
+            {
+                // Rows after the checkpoint belong to steps that are about to be taken again.
+                log = TrainingLog.LoadCsv(logPath, upToStep: start);
+                if (log.LastStep < start)
+                    Console.Error.WriteLine($"warning: {logPath} ends at step {log.LastStep} but the checkpoint is at step {start}; the rows in between are lost.");
+            }
             Console.Error.WriteLine($"resuming {run} at step {start} of {info.Steps}");
         }
+        log.SaveCsv(logPath);
 
         var board = utils.tensorboard.SummaryWriter(RunFolder.TensorBoardDir(run), createRunName: false);
         bool stop = false;
@@ -101,6 +227,7 @@ public static class TrainCommand
         long step = start;
         void Save()
         {
+            log.AppendCsv(logPath, flushToDisk: true);   // the log never lags the checkpoint
             Directory.CreateDirectory(RunFolder.CheckpointDir(run));
             trainer.Save(RunFolder.LastCheckpoint(run), new Dictionary<string, string>
             {
@@ -108,7 +235,6 @@ public static class TrainCommand
                 ["loader_position"] = loader.Position.ToString(CultureInfo.InvariantCulture),
                 ["data"] = info.Data,
             });
-            log.SaveCsv(RunFolder.LogPath(run));
         }
         void SampleGrid()
         {
@@ -125,13 +251,25 @@ public static class TrainCommand
                 while (step < info.Steps && !stop)
                 {
                     IReadOnlyDictionary<string, double> metrics;
-                    using (var scope = NewDisposeScope())
+                    try
+                    {
+                        using var scope = NewDisposeScope();
                         metrics = trainer.TrainStepOn(loader.Next().Images);
+                    }
+                    catch (TrainingDivergedException e)
+                    {
+                        var last = File.Exists(RunFolder.LastCheckpoint(run)) ? Checkpoint.ReadInfo(RunFolder.LastCheckpoint(run)).Step : 0;
+                        throw new RunFailedException(
+                            $"{e.Message} {logPath} holds every step before it. Continue from the last checkpoint (step {last}) with " +
+                            $"`workbench train --resume {run} --set LearningRate=<lower>`.", e);
+                    }
                     step = trainer.Step;
                     log.Add(step, metrics.Select(kv => (kv.Key, kv.Value)).ToArray());
+                    bool checkpointNow = (checkpointEvery > 0 && step % checkpointEvery == 0) || step == info.Steps;
+                    if (checkpointNow) Save();
+                    else log.AppendCsv(logPath);
                     foreach (var (k, v) in metrics) board.add_scalar($"train/{k}", (float)v, (int)step);
                     report(step, metrics);
-                    if (step % checkpointEvery == 0 || step == info.Steps) Save();
                     if (sampleEvery > 0 && step % sampleEvery == 0) SampleGrid();
                 }
             });
@@ -145,14 +283,14 @@ public static class TrainCommand
             return 130;
         }
         SampleGrid();
-        var results = trainer.Evaluate(test, evalLimit);
+        var results = trainer.Evaluate(test, info.EvalLimit);
         foreach (var (k, v) in results) board.add_scalar($"test/{k}", (float)v, (int)step);
         log.Add(step, results.Select(kv => (kv.Key, kv.Value)).ToArray());
-        log.SaveCsv(RunFolder.LogPath(run));
-        var line = new Dictionary<string, object>
+        log.AppendCsv(logPath, flushToDisk: true);
+        var line = new Dictionary<string, object?>
         {
             ["model"] = info.Model, ["steps"] = step, ["seconds"] = Math.Round(log.ElapsedSeconds, 2), ["run"] = run,
-            ["data"] = info.Data, ["eval_examples"] = Math.Min(evalLimit ?? test.Count, test.Count),
+            ["data"] = info.Data, ["eval_examples"] = Math.Min(info.EvalLimit ?? test.Count, test.Count),
         };
         foreach (var (k, v) in results) line[k] = v;
         CliOutput.WriteResult(line);

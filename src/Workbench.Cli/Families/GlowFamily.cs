@@ -26,6 +26,15 @@ sealed class GlowFamily(string name) : IModelFamily
         return new RunConfig(FamilyDefaults.Preset(preset) == "paper" ? paper : small, new FlowTrainConfig());
     }
 
+    public IReadOnlySet<string> ResumeSafe { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        nameof(FlowTrainConfig.Steps), nameof(FlowTrainConfig.LearningRate), nameof(FlowTrainConfig.WarmupSteps),
+        nameof(FlowTrainConfig.MaxGradNorm), nameof(FlowTrainConfig.LogEvery), nameof(FlowTrainConfig.EvalEvery),
+        nameof(FlowTrainConfig.EvalLimit), nameof(FlowTrainConfig.EvalBatchSize), nameof(FlowTrainConfig.DivergenceBpd),
+    };
+
+    public object CheckpointConfig(RunConfig config) => config;
+
     public RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch)
     {
         FamilyDefaults.Shape(train);

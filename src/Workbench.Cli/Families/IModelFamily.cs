@@ -31,6 +31,17 @@ public interface IModelFamily
     RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch);
 
     /// <summary>
+    /// The config fields (of either record) a resumed run may change without invalidating its checkpoint: learning
+    /// rate, schedule, length and evaluation settings. Every other field changes the model's shape or the training
+    /// state, and a resume that changes it is refused.
+    /// </summary>
+    IReadOnlySet<string> ResumeSafe { get; }
+
+    /// <summary>The config record the family's trainer stores in its checkpoints, for a run's config (to check a
+    /// checkpoint against run.json before building anything).</summary>
+    object CheckpointConfig(RunConfig config);
+
+    /// <summary>
     /// The family's trainer (<see cref="Trainer"/>) for a resolved config, its models built on <paramref name="device"/>
     /// from libtorch's global generator (seed it first); every batch comes from the command line.
     /// </summary>

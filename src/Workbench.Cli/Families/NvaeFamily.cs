@@ -18,6 +18,17 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
         ? new RunConfig(hierarchical ? new NvaeConfig() : new VaeConfig(), new NvaeTrainerConfig())
         : new RunConfig(hierarchical ? NvaeConfig.Small : VaeConfig.Small, new NvaeTrainerConfig());
 
+    public IReadOnlySet<string> ResumeSafe { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        nameof(NvaeTrainerConfig.Steps), nameof(NvaeTrainerConfig.LearningRate), nameof(NvaeTrainerConfig.MinLearningRate),
+        nameof(NvaeTrainerConfig.WarmupSteps), nameof(NvaeTrainerConfig.MaxGradNorm), nameof(NvaeTrainerConfig.KlAnnealFraction),
+        nameof(NvaeTrainerConfig.KlConstFraction), nameof(NvaeTrainerConfig.KlMinCoefficient), nameof(NvaeTrainerConfig.SpectralLambda),
+        nameof(NvaeTrainerConfig.SpectralLambdaInit), nameof(NvaeTrainerConfig.PowerIterations),
+        nameof(NvaeTrainerConfig.ActiveUnitThreshold), nameof(NvaeTrainerConfig.LogEvery), nameof(NvaeTrainerConfig.IwSamples),
+    };
+
+    public object CheckpointConfig(RunConfig config) => config;
+
     public RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch)
     {
         var (c, size) = FamilyDefaults.Shape(train);

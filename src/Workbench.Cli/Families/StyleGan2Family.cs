@@ -20,6 +20,13 @@ sealed class StyleGan2Family : IModelFamily
     public RunConfig Preset(string preset) =>
         new(FamilyDefaults.Preset(preset) == "paper" ? new StyleGan2Config() : StyleGan2Config.Small, new NoTrainingSettings());
 
+    public IReadOnlySet<string> ResumeSafe { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        nameof(StyleGan2Config.LearningRate),
+    };
+
+    public object CheckpointConfig(RunConfig config) => config.Model;
+
     public RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch)
     {
         var (c, size) = FamilyDefaults.Shape(train);

@@ -152,7 +152,20 @@ public sealed class DatasetDownloader
     public string Download(DatasetSource source)
     {
         var folder = Path.Combine(Root, source.Name);
+        bool created = !Directory.Exists(folder);
         Directory.CreateDirectory(folder);
+        try { DownloadInto(source, folder); }
+        catch when (created && !Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            // Leave no empty folder behind that would later look like a present dataset.
+            try { Directory.Delete(folder); } catch (IOException) { }
+            throw;
+        }
+        return folder;
+    }
+
+    void DownloadInto(DatasetSource source, string folder)
+    {
         foreach (var file in source.Files)
         {
             var target = Path.Combine(folder, file.FileName);
@@ -182,7 +195,6 @@ public sealed class DatasetDownloader
                 File.Delete(target);
             }
         }
-        return folder;
     }
 
     /// <summary>

@@ -38,6 +38,8 @@ public static class Idx
         for (int i = 0; i < dims; i++)
         {
             shape[i] = BinaryPrimitives.ReadInt32BigEndian(raw.AsSpan(4 + 4 * i, 4));
+            if (shape[i] < 0)
+                throw new InvalidDataException($"{path}: IDX header gives dimension {i} a negative size ({shape[i]}); the file is corrupt");
             count *= shape[i];
         }
         int offset = 4 + 4 * dims;

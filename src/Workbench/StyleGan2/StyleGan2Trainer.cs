@@ -205,6 +205,13 @@ public sealed class StyleGan2Trainer : Trainer
     protected override IReadOnlyDictionary<string, optim.Optimizer> Optimizers => new Dictionary<string, optim.Optimizer> { ["G"] = GOpt, ["D"] = DOpt };
     protected override object CheckpointConfig => Config;
 
+    /// <summary>The optimizers' restored state carries the learning rate they were saved with; this config's applies from here on.</summary>
+    protected override void AfterLoad()
+    {
+        Schedules.SetLearningRate(GOpt, LazyRegularization.Corrected(Config.LearningRate, Config.Beta1, Config.Beta2, Config.PathLengthInterval).Lr);
+        Schedules.SetLearningRate(DOpt, LazyRegularization.Corrected(Config.LearningRate, Config.Beta1, Config.Beta2, Config.R1Interval).Lr);
+    }
+
     protected override IEnumerable<KeyValuePair<string, string>> SaveState()
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;

@@ -71,9 +71,9 @@ public static class Checkpoint
 
     /// <summary>Loads what <see cref="SaveModule"/> wrote into <paramref name="module"/> (and <paramref name="optimizer"/>).</summary>
     public static CheckpointInfo LoadModule(string path, nn.Module module, object? expectedConfig = null, optim.Optimizer? optimizer = null,
-        bool restoreRngState = false) =>
+        bool restoreRngState = false, IReadOnlyCollection<string>? mayDiffer = null) =>
         LoadModules(path, new Dictionary<string, nn.Module> { ["model"] = module },
-            optimizer is null ? null : new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer }, expectedConfig, restoreRngState);
+            optimizer is null ? null : new Dictionary<string, optim.Optimizer> { ["optimizer"] = optimizer }, expectedConfig, restoreRngState, mayDiffer);
 
     /// <summary>
     /// Saves several named modules and optimizers in one file, e.g. StyleGAN2's
@@ -128,15 +128,18 @@ public static class Checkpoint
     /// <summary>
     /// Loads modules (and optimizers) saved by <see cref="SaveModules"/>. Each requested module must be in the file
     /// with exactly its keys and shapes (the file may hold more modules than requested: load only G_ema to sample).
-    /// With <paramref name="expectedConfig"/>, the stored config must have the same type and the same JSON.
-    /// Tensors are copied into the modules' own parameters and buffers, on whatever device those live.
+    /// With <paramref name="expectedConfig"/>, the stored config must have the same type and the same values, except
+    /// for the fields named in <paramref name="mayDiffer"/> (settings such as the learning rate that a resumed run may
+    /// change). Every tensor must have the module's shape and dtype. Tensors are copied into the modules' own
+    /// parameters and buffers, on whatever device those live.
     /// </summary>
     /// <remarks><c>restoreRngState</c> sets libtorch's CPU generator to the state saved with <c>saveRngState</c>.</remarks>
     public static CheckpointInfo LoadModules(string path, IReadOnlyDictionary<string, nn.Module> modules,
-        IReadOnlyDictionary<string, optim.Optimizer>? optimizers = null, object? expectedConfig = null, bool restoreRngState = false)
+        IReadOnlyDictionary<string, optim.Optimizer>? optimizers = null, object? expectedConfig = null, bool restoreRngState = false,
+        IReadOnlyCollection<string>? mayDiffer = null)
     {
         var info = ReadInfo(path);
-        if (expectedConfig is not null) CheckConfig(info, expectedConfig);
+        if (expectedConfig is not null) CheckConfig(info, expectedConfig, mayDiffer);
 
         var (tensors, _) = SafeTensors.Read(path);
         try
@@ -162,6 +165,8 @@ public static class Checkpoint
                     if (!tensors.TryGetValue(prefix + key, out var source)) continue;
                     if (!source.shape.SequenceEqual(target.shape))
                         problems.Add($"{prefix}{key}: file has shape [{string.Join(", ", source.shape)}], module has [{string.Join(", ", target.shape)}]");
+                    else if (source.dtype != target.dtype)
+                        problems.Add($"{prefix}{key}: file has dtype {SafeTensors.DTypeName(source.dtype)}, module has {SafeTensors.DTypeName(target.dtype)}");
                     else plan.Add((target, source));
                 }
             }
@@ -214,7 +219,20 @@ public static class Checkpoint
             throw new ArgumentException($"{path}: {what} name '{name}' must be non-empty without '.', '/' or ','");
     }
 
-    static void CheckConfig(CheckpointInfo info, object expected)
+    /// <summary>
+    /// Checks, from the header alone, that the checkpoint at <paramref name="path"/> was saved with
+    /// <paramref name="expected"/>'s config (type and values; the fields named in <paramref name="mayDiffer"/> may
+    /// differ), so a mismatch is found before a model is built. Throws <see cref="CheckpointMismatchException"/>
+    /// naming each differing field with both values.
+    /// </summary>
+    public static CheckpointInfo VerifyConfig(string path, object expected, IReadOnlyCollection<string>? mayDiffer = null)
+    {
+        var info = ReadInfo(path);
+        CheckConfig(info, expected, mayDiffer);
+        return info;
+    }
+
+    static void CheckConfig(CheckpointInfo info, object expected, IReadOnlyCollection<string>? mayDiffer)
     {
         var type = expected.GetType().FullName ?? expected.GetType().Name;
         if (info.ConfigType is null || info.ConfigJson is null)
@@ -224,9 +242,13 @@ public static class Checkpoint
         var json = ConfigToJson(info.Path, expected);
         if (json == info.ConfigJson) return;
         var diffs = DiffJson(info.ConfigJson, json);
+        if (diffs is null)
+            throw new CheckpointMismatchException($"{info.Path}: the checkpoint's {type} is not readable JSON");
+        var refused = diffs.Where(d => mayDiffer is null || !mayDiffer.Contains(d.Field[(d.Field.LastIndexOf('.') + 1)..], StringComparer.OrdinalIgnoreCase)).ToList();
+        if (refused.Count == 0) return;
         throw new CheckpointMismatchException(
-            $"{info.Path}: the checkpoint's {type} differs from the expected one: " +
-            (diffs.Count > 0 ? string.Join("; ", diffs) : $"file {info.ConfigJson} vs expected {json}"));
+            $"{info.Path}: the checkpoint's config differs from the expected one in {refused.Count} field(s): " +
+            string.Join("; ", refused.Select(d => $"{d.Field}: file {d.Stored}, expected {d.Expected}")));
     }
 
     static string ConfigToJson(string path, object config)
@@ -239,26 +261,38 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Top-level fields that differ between two JSON objects, as "Name: file X, expected Y".</summary>
-    static List<string> DiffJson(string stored, string expected)
+    /// <summary>
+    /// The leaf fields that differ between two JSON documents, by dotted path (<c>Model.HiddenChannels</c>), with
+    /// both values as JSON text; null when either is not JSON.
+    /// </summary>
+    public static List<(string Field, string Stored, string Expected)>? DiffJson(string stored, string expected)
     {
-        var diffs = new List<string>();
+        var diffs = new List<(string, string, string)>();
         try
         {
             using var a = JsonDocument.Parse(stored);
             using var b = JsonDocument.Parse(expected);
-            if (a.RootElement.ValueKind != JsonValueKind.Object || b.RootElement.ValueKind != JsonValueKind.Object) return diffs;
-            var av = a.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText());
-            var bv = b.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText());
-            foreach (var k in av.Keys.Union(bv.Keys))
-            {
-                var x = av.GetValueOrDefault(k, "(absent)");
-                var y = bv.GetValueOrDefault(k, "(absent)");
-                if (x != y) diffs.Add($"{k}: file {x}, expected {y}");
-            }
+            Diff("", a.RootElement, b.RootElement, diffs);
         }
-        catch (JsonException) { }
+        catch (JsonException) { return null; }
         return diffs;
+
+        static void Diff(string at, JsonElement x, JsonElement y, List<(string, string, string)> into)
+        {
+            if (x.ValueKind == JsonValueKind.Object && y.ValueKind == JsonValueKind.Object)
+            {
+                var xs = x.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
+                var ys = y.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
+                foreach (var k in xs.Keys.Union(ys.Keys))
+                {
+                    var path = at.Length == 0 ? k : $"{at}.{k}";
+                    if (!xs.TryGetValue(k, out var xv)) into.Add((path, "(absent)", ys[k].GetRawText()));
+                    else if (!ys.TryGetValue(k, out var yv)) into.Add((path, xv.GetRawText(), "(absent)"));
+                    else Diff(path, xv, yv, into);
+                }
+            }
+            else if (x.GetRawText() != y.GetRawText()) into.Add((at.Length == 0 ? "(config)" : at, x.GetRawText(), y.GetRawText()));
+        }
     }
 
     static byte[] OptimizerBytes(string path, string name, optim.Optimizer opt)
@@ -299,9 +333,10 @@ public static class Checkpoint
         using var ms = new MemoryStream(bytes);
         using var r = new BinaryReader(ms);
         try { helper.load_state_dict(r); }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or InvalidOperationException or NotImplementedException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or InvalidOperationException
+                                      or NotImplementedException or NullReferenceException or IndexOutOfRangeException or OverflowException)
         {
-            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' does not fit this {opt.GetType().Name}: {e.Message}");
+            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' does not fit this {opt.GetType().Name} or is corrupt: {e.Message}");
         }
         finally
         {
@@ -315,5 +350,16 @@ public static class Checkpoint
         }
         if (ms.Position != ms.Length)
             throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' has {ms.Length - ms.Position} bytes left over (a different parameter set?)");
+        // TorchSharp reads flags (amsgrad, …) and tensors from the blob without checking them against each other, so a
+        // corrupt blob can load "successfully" into a state the next step crashes on. Writing the loaded state back
+        // must reproduce the blob byte for byte.
+        byte[] again;
+        try { again = OptimizerBytes(path, name, opt); }
+        catch (Exception e) when (e is NullReferenceException or ArgumentException or InvalidOperationException)
+        {
+            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' is corrupt (it loads into an inconsistent {opt.GetType().Name}: {e.Message})");
+        }
+        if (!again.AsSpan().SequenceEqual(bytes))
+            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' is corrupt (it does not read back as written)");
     }
 }

@@ -20,12 +20,17 @@ public sealed record SafeTensorsHeader(IReadOnlyList<SafeTensorInfo> Tensors, IR
 /// offsets relative to the byte buffer after the header), then the tensors' bytes, row-major, little-endian,
 /// packed without holes. We write tensors ordered by element size (largest first) then name, and pad the header
 /// with spaces to a multiple of 8 bytes, so every tensor starts aligned to its element size, as the reference
-/// writer does. Reading checks the layout fully and names the file in every error.
+/// writer does. We also store the SHA-256 of the tensor bytes in the metadata (<c>data_sha256</c>); reading checks
+/// it when present, so a flipped bit is reported instead of loaded (files from other writers have none and load as
+/// before). Reading checks the layout fully and names the file in every error.
 /// </summary>
 public static class SafeTensors
 {
     /// <summary>The metadata key of the header (reserved: no tensor may use it).</summary>
     public const string MetadataKey = "__metadata__";
+
+    /// <summary>The metadata key of the tensor data's SHA-256 (lower-case hex), written by <see cref="Write"/> and checked by <see cref="Read"/>.</summary>
+    public const string ChecksumKey = "data_sha256";
 
     /// <summary>Upper bound on the header size (the reference implementation refuses more than 100 MB).</summary>
     public const long MaxHeaderBytes = 100_000_000;
@@ -72,17 +77,23 @@ public static class SafeTensors
         list.Sort((a, b) => a.Size != b.Size ? b.Size.CompareTo(a.Size) : string.CompareOrdinal(a.Name, b.Name));
 
         // Header.
+        if (metadata is not null && metadata.ContainsKey(ChecksumKey))
+            throw new ArgumentException($"{path}: metadata key '{ChecksumKey}' is written by the format itself", nameof(metadata));
+        // The checksum is known only after the data is written: the header holds a placeholder of the same length,
+        // overwritten in place at the end.
+        string placeholder = new('0', 64);
+        var withChecksum = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            [ChecksumKey] = placeholder,
+        };
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            if (metadata is { Count: > 0 })
-            {
-                json.WriteStartObject(MetadataKey);
-                foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                    json.WriteString(k, v ?? throw new ArgumentNullException(nameof(metadata), $"{path}: metadata '{k}' is null"));
-                json.WriteEndObject();
-            }
+            json.WriteStartObject(MetadataKey);
+            foreach (var (k, v) in withChecksum.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                json.WriteString(k, v ?? throw new ArgumentNullException(nameof(metadata), $"{path}: metadata '{k}' is null"));
+            json.WriteEndObject();
             long offset = 0;
             foreach (var (name, t, dt, size) in list)
             {
@@ -103,6 +114,7 @@ public static class SafeTensors
         }
         var header = buffer.ToArray();
         int padded = (header.Length + 7) / 8 * 8;
+        int checksumAt = header.AsSpan().IndexOf(Encoding.UTF8.GetBytes($"\"{ChecksumKey}\":\"{placeholder}\"")) + ChecksumKey.Length + 4;
 
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
@@ -116,8 +128,11 @@ public static class SafeTensors
                 fs.Write(len);
                 fs.Write(header);
                 for (int i = header.Length; i < padded; i++) fs.WriteByte((byte)' ');
+                using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
                 foreach (var (_, t, _, _) in list)
-                    WriteTensorBytes(fs, t);
+                    WriteTensorBytes(fs, sha, t);
+                fs.Seek(8 + checksumAt, SeekOrigin.Begin);
+                fs.Write(Encoding.ASCII.GetBytes(Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant()));
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, path, overwrite: true);
@@ -130,12 +145,13 @@ public static class SafeTensors
     }
 
     // TorchSharp exposes a CPU tensor's storage as a Span (at most 2 GiB per tensor).
-    static void WriteTensorBytes(Stream s, Tensor t)
+    static void WriteTensorBytes(Stream s, System.Security.Cryptography.IncrementalHash sha, Tensor t)
     {
         if (t.NumberOfElements == 0) return;
         using var scope = NewDisposeScope();
         var c = t.detach().cpu().contiguous();
         s.Write(c.bytes);
+        sha.AppendData(c.bytes);
     }
 
     /// <summary>Reads and validates only the header of a safetensors file.</summary>
@@ -243,9 +259,10 @@ public static class SafeTensors
         using var fs = OpenRead(path);
         var header = ReadHeader(path, fs);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         try
         {
-            foreach (var info in header.Tensors)
+            foreach (var info in header.Tensors)   // in data order, packed: together they hash the whole data section
             {
                 var (type, _) = ParseDType(info.DType)!.Value;
                 var t = empty(info.Shape, type);
@@ -253,6 +270,7 @@ public static class SafeTensors
                 {
                     fs.Seek(header.DataStart + info.Begin, SeekOrigin.Begin);
                     fs.ReadExactly(t.bytes);
+                    sha.AppendData(t.bytes);
                 }
                 if (device is not null && device.type != TorchSharp.DeviceType.CPU)
                 {
@@ -261,6 +279,13 @@ public static class SafeTensors
                     t = moved;
                 }
                 tensors[info.Name] = t;
+            }
+            if (header.Metadata.TryGetValue(ChecksumKey, out var expected))
+            {
+                var actual = Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+                if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
+                    throw new InvalidDataException(
+                        $"{path}: corrupt: the tensor data's SHA-256 is {actual[..12]}…, the header says {expected[..Math.Min(12, expected.Length)]}… (a damaged copy or a flipped bit; use an intact copy)");
             }
         }
         catch

@@ -142,22 +142,39 @@ public abstract class Trainer : IDisposable
     /// <summary>
     /// Restores a checkpoint written by <see cref="Save"/> (with the same config and loader seed; another is refused naming both) and
     /// the log beside it; with <paramref name="restoreRng"/> libtorch's CPU generator too, so the run continues exactly.
+    /// The config fields named in <paramref name="mayDiffer"/> may differ from the checkpoint's (a resumed run that
+    /// changes its learning rate): this trainer's values apply from here on.
     /// </summary>
-    public CheckpointInfo Load(string path, bool restoreRng = true)
+    public CheckpointInfo Load(string path, bool restoreRng = true, IReadOnlyCollection<string>? mayDiffer = null)
     {
-        var info = Checkpoint.LoadModules(path, Modules, Optimizers, CheckpointConfig, restoreRng);
+        var info = Checkpoint.LoadModules(path, Modules, Optimizers, CheckpointConfig, restoreRng, mayDiffer);
         string Meta(string key) => info.Metadata.TryGetValue(key, out var v) ? v
             : throw new InvalidDataException($"{path}: not a {GetType().Name} checkpoint ('{key}' is missing)");
         Step = info.Step;
         if (_loader is not null)
         {
-            if (long.Parse(Meta("loader_seed"), CultureInfo.InvariantCulture) != _seed)
+            if (MetaLong(info, "loader_seed") != _seed)
                 throw new CheckpointMismatchException($"{path}: its data order was shuffled with seed {Meta("loader_seed")}, this trainer's with {_seed}");
-            _loader.Position = long.Parse(Meta("loader_position"), CultureInfo.InvariantCulture);
+            _loader.Position = MetaLong(info, "loader_position");
         }
         LoadState(Meta);
+        AfterLoad();
         if (File.Exists(LogPathFor(path))) Log = TrainingLog.LoadCsv(LogPathFor(path));
         return info;
+    }
+
+    /// <summary>Called at the end of <see cref="Load"/>: re-applies settings the optimizers' restored state overrode
+    /// (a learning rate that is not set before every step, say).</summary>
+    protected virtual void AfterLoad() { }
+
+    /// <summary>A whole-number metadata entry of a checkpoint; a missing or malformed one is an error naming the file and key.</summary>
+    public static long MetaLong(CheckpointInfo info, string key)
+    {
+        if (!info.Metadata.TryGetValue(key, out var text))
+            throw new InvalidDataException($"{info.Path}: the checkpoint lacks '{key}' (not written by this trainer, or damaged)");
+        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < 0)
+            throw new InvalidDataException($"{info.Path}: '{key}' is '{text}', not a whole number (the checkpoint is damaged)");
+        return value;
     }
 
     public abstract void Dispose();

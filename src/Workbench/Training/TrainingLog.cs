@@ -76,31 +76,73 @@ public sealed class TrainingLog
         var tmp = path + ".tmp";
         using (var w = new StreamWriter(tmp))
         {
-            w.WriteLine(string.Join(",", new[] { "step", "seconds" }.Concat(_order)));
-            for (int i = 0; i < _steps.Count; i++)
-            {
-                var cells = new List<string> { _steps[i].ToString(CultureInfo.InvariantCulture), _times[i].ToString("R", CultureInfo.InvariantCulture) };
-                cells.AddRange(_order.Select(n => _metrics[n][i]?.ToString("R", CultureInfo.InvariantCulture) ?? ""));
-                w.WriteLine(string.Join(",", cells));
-            }
+            w.WriteLine(Header());
+            for (int i = 0; i < _steps.Count; i++) w.WriteLine(Row(i));
         }
         File.Move(tmp, path, overwrite: true);
+        _appendedPath = Path.GetFullPath(path);
+        _appendedRows = _steps.Count;
+        _appendedHeader = Header();
     }
 
-    /// <summary>Reads a log written by <see cref="SaveCsv"/> (for resuming, or plotting a command-line run in a notebook).</summary>
-    public static TrainingLog LoadCsv(string path)
+    string? _appendedPath, _appendedHeader;
+    int _appendedRows;
+
+    /// <summary>
+    /// Brings the CSV at <paramref name="path"/> up to date as rows are added: appends the rows added since the last
+    /// call, or, when the columns changed (a new metric) or the file is not the one this log last wrote, rewrites it
+    /// whole with <see cref="SaveCsv"/>. Rows reach the OS before this returns (a killed process loses none), and the
+    /// disk too with <paramref name="flushToDisk"/> (call it so before writing a checkpoint, so the log on disk never
+    /// lags the checkpoint).
+    /// </summary>
+    public void AppendCsv(string path, bool flushToDisk = false)
+    {
+        if (_appendedPath != Path.GetFullPath(path) || _appendedHeader != Header() || !File.Exists(path))
+        {
+            SaveCsv(path);
+            if (!flushToDisk) return;
+        }
+        using var fs = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        using (var w = new StreamWriter(fs, leaveOpen: true))
+            for (int i = _appendedRows; i < _steps.Count; i++) w.WriteLine(Row(i));
+        fs.Flush(flushToDisk);
+        _appendedRows = _steps.Count;
+    }
+
+    string Header() => string.Join(",", new[] { "step", "seconds" }.Concat(_order));
+
+    string Row(int i)
+    {
+        var cells = new List<string> { _steps[i].ToString(CultureInfo.InvariantCulture), _times[i].ToString("R", CultureInfo.InvariantCulture) };
+        cells.AddRange(_order.Select(n => _metrics[n][i]?.ToString("R", CultureInfo.InvariantCulture) ?? ""));
+        return string.Join(",", cells);
+    }
+
+    /// <summary>
+    /// Reads a log written by <see cref="SaveCsv"/> (for resuming, or plotting a command-line run in a notebook);
+    /// with <paramref name="upToStep"/>, only the rows up to that step (a resumed run drops the rows after its checkpoint).
+    /// </summary>
+    public static TrainingLog LoadCsv(string path, long? upToStep = null)
     {
         var lines = File.ReadAllLines(path);
         if (lines.Length == 0 || !lines[0].StartsWith("step,seconds"))
             throw new InvalidDataException($"{path}: not a training log (expected a 'step,seconds,…' header)");
         var names = lines[0].Split(',').Skip(2).ToArray();
-        var rows = lines.Skip(1).Where(l => l.Length > 0).ToList();
-        // The clock continues from the last logged time, so a resumed run's wall time adds up.
-        double lastTime = rows.Count == 0 ? 0 : double.Parse(rows[^1].Split(',')[1], CultureInfo.InvariantCulture);
-        var log = new TrainingLog(lastTime);
-        foreach (var line in rows)
+        var rows = new List<string[]>();
+        foreach (var (line, number) in lines.Select((l, i) => (l, i + 1)).Skip(1).Where(x => x.l.Length > 0))
         {
             var cells = line.Split(',');
+            if (!long.TryParse(cells[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var step)
+                || cells.Length < 2 || !double.TryParse(cells[1], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                throw new InvalidDataException($"{path}:{number}: not a log row (step, seconds, metrics…)");
+            if (upToStep is long last && step > last) continue;
+            rows.Add(cells);
+        }
+        // The clock continues from the last logged time, so a resumed run's wall time adds up.
+        double lastTime = rows.Count == 0 ? 0 : double.Parse(rows[^1][1], CultureInfo.InvariantCulture);
+        var log = new TrainingLog(lastTime);
+        foreach (var cells in rows)
+        {
             log._steps.Add(long.Parse(cells[0], CultureInfo.InvariantCulture));
             log._times.Add(double.Parse(cells[1], CultureInfo.InvariantCulture));
             for (int j = 0; j < names.Length; j++)

@@ -18,7 +18,7 @@ public static class CliTestHost
         var (o, e) = (new StringWriter(), new StringWriter());
         Console.SetOut(o);
         Console.SetError(e);
-        try { return (CliRoot.Build().Parse(args).Invoke(), o.ToString(), e.ToString()); }
+        try { return (CliRoot.Run(args), o.ToString(), e.ToString()); }
         finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
     }
 }
