@@ -84,10 +84,7 @@ public static class TrainCommand
         var name = a.Model ?? throw new UsageException("train: name a model (" + string.Join(", ", FamilyRegistry.Names) + ") or give --resume <run>.");
         var family = FamilyRegistry.Get(name);
         var run = a.Out ?? Path.Combine("runs", $"{family.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
-        using var runLock = RunLock.Acquire(run);
-        if (File.Exists(RunFolder.LastCheckpoint(run)))
-            throw new UsageException($"{run} already holds a run: continue it with --resume {run}, or choose another --out.");
-
+        if (File.Exists(run)) throw new UsageException($"--out {run}: is a file, not a run folder.");
         var requested = ConfigBinder.Apply(family.Preset(a.Preset), a.Sets);
         var dataName = a.Data ?? family.DefaultData;
         bool folder = RunData.IsFolder(dataName);
@@ -98,6 +95,9 @@ public static class TrainCommand
         long total = a.Epochs is double ep ? Math.Max(1, (long)Math.Ceiling(ep * (probe.Count / batchSize))) : a.Steps ?? 3000;
         var config = family.Resolve(requested, probe, total, batchSize);
         RefuseOverriddenSets(a.Sets, requested, config);
+        using var runLock = RunLock.Acquire(run);   // the folder is made only for a command that passed every check
+        if (File.Exists(RunFolder.LastCheckpoint(run)))
+            throw new UsageException($"{run} already holds a run: continue it with --resume {run}, or choose another --out.");
         var info = new RunInfo(family.Name, dataName, new[] { probe.Channels, probe.Height, probe.Width }, batchSize, a.Seed ?? 0, total,
             a.Preset, RunInfo.ConfigJson(config), a.EvalLimit, a.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery,
             a.SampleEvery ?? RunInfo.DefaultSampleEvery, imageSize);
@@ -141,6 +141,7 @@ public static class TrainCommand
         CheckpointInfo? header = null;
         if (File.Exists(ck))
         {
+            SafeTensors.Verify(ck);   // a damaged checkpoint is refused before run.json is touched
             header = Checkpoint.ReadInfo(ck);
             if (header.Metadata.TryGetValue("model", out var m) && !m.Equals(info.Model, StringComparison.OrdinalIgnoreCase))
                 throw new CheckpointMismatchException($"{ck} is a '{m}' checkpoint but {RunFolder.InfoPath(run)} says '{info.Model}'.");

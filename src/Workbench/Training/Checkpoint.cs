@@ -177,7 +177,8 @@ public static class Checkpoint
             if (restoreRngState && !tensors.ContainsKey(RngKey))
                 problems.Add("no generator state in the file (save it with saveRngState: true)");
             if (problems.Count > 0)
-                throw new CheckpointMismatchException($"{path} does not match what it is loaded into:\n  " + string.Join("\n  ", problems));
+                throw new CheckpointMismatchException($"{path} does not match what it is loaded into:" +
+                    (problems.Count == 1 ? " " + problems[0] : "\n  " + string.Join("\n  ", problems)));
 
             using (no_grad())
                 foreach (var (target, source) in plan) target.copy_(source);
@@ -329,6 +330,7 @@ public static class Checkpoint
                 t.Dispose();
                 staged.Add((state, f, device));
             }
+        var flagsBefore = opt.ParamGroups.Select(Flags).ToList();
         var bytes = blob.bytes.ToArray();
         using var ms = new MemoryStream(bytes);
         using var r = new BinaryReader(ms);
@@ -361,5 +363,41 @@ public static class Checkpoint
         }
         if (!again.AsSpan().SequenceEqual(bytes))
             throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' is corrupt (it does not read back as written)");
+        // The blob's numbers (learning rate, betas, …) may differ from this optimizer's, its switches (amsgrad,
+        // maximize, nesterov) may not: the per-parameter state they need would be missing.
+        var groups = opt.ParamGroups.ToList();
+        for (int g = 0; g < groups.Count; g++)
+        {
+            var options = Options(groups[g]).ToList();
+            if (options.FirstOrDefault(o => o.Value is double d && !(double.IsFinite(d) && d >= 0)) is { Name: not null } bad)
+                throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' is corrupt ({bad.Name} = {bad.Value})");
+            foreach (var (flag, before) in flagsBefore[g])
+                if (!Equals(before, Flags(groups[g]).GetValueOrDefault(flag)))
+                    throw new CheckpointMismatchException(
+                        $"{path}: the state of optimizer '{name}' sets {flag} = {Flags(groups[g]).GetValueOrDefault(flag)}, but this {opt.GetType().Name} has {before} (a corrupt file, or another optimizer setup)");
+        }
+    }
+
+    /// <summary>A parameter group's hyper-parameters (public properties and fields of the group and its options), by name.</summary>
+    static IEnumerable<(string Name, object? Value)> Options(object group)
+    {
+        const System.Reflection.BindingFlags flags = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance;
+        var holders = group.GetType().GetProperties(flags).Where(p => p.Name == "Options" && p.GetIndexParameters().Length == 0)
+            .Select(p => p.GetValue(group)).Where(o => o is not null).Prepend(group).Distinct();
+        foreach (var h in holders)
+        {
+            foreach (var p in h!.GetType().GetProperties(flags).Where(p => p.GetIndexParameters().Length == 0 && p.PropertyType.IsValueType))
+                yield return (p.Name, p.GetValue(h));
+            foreach (var f in h.GetType().GetFields(flags).Where(f => f.FieldType.IsValueType))
+                yield return (f.Name, f.GetValue(h));
+        }
+    }
+
+    /// <summary>The on/off switches of a parameter group (amsgrad, maximize, …).</summary>
+    static Dictionary<string, object?> Flags(object group)
+    {
+        var d = new Dictionary<string, object?>();
+        foreach (var (n, v) in Options(group)) if (v is bool) d.TryAdd(n, v);
+        return d;
     }
 }

@@ -77,10 +77,8 @@ public static class SafeTensors
         list.Sort((a, b) => a.Size != b.Size ? b.Size.CompareTo(a.Size) : string.CompareOrdinal(a.Name, b.Name));
 
         // Header.
-        if (metadata is not null && metadata.ContainsKey(ChecksumKey))
-            throw new ArgumentException($"{path}: metadata key '{ChecksumKey}' is written by the format itself", nameof(metadata));
         // The checksum is known only after the data is written: the header holds a placeholder of the same length,
-        // overwritten in place at the end.
+        // overwritten in place at the end (a checksum in the given metadata, as read from another file, is replaced).
         string placeholder = new('0', 64);
         var withChecksum = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
@@ -253,6 +251,24 @@ public static class SafeTensors
         return new SafeTensorInfo(prop.Name, dtype, shape, begin, end);
     }
 
+    /// <summary>
+    /// Checks a file's layout and, when its header carries one, the SHA-256 of its tensor data, without building
+    /// tensors (to refuse a damaged checkpoint before anything else is done with it).
+    /// </summary>
+    public static SafeTensorsHeader Verify(string path)
+    {
+        using var fs = OpenRead(path);
+        var header = ReadHeader(path, fs);
+        if (!header.Metadata.TryGetValue(ChecksumKey, out var expected)) return header;
+        fs.Seek(header.DataStart, SeekOrigin.Begin);
+        var actual = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(fs)).ToLowerInvariant();
+        if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase)) throw ChecksumMismatch(path, actual, expected);
+        return header;
+    }
+
+    static InvalidDataException ChecksumMismatch(string path, string actual, string expected) => new(
+        $"{path}: corrupt: the tensor data's SHA-256 is {actual[..12]}…, the header says {expected[..Math.Min(12, expected.Length)]}… (a damaged copy or a flipped bit; use an intact copy)");
+
     /// <summary>Reads every tensor (on the CPU, or moved to <paramref name="device"/>) and the metadata of a safetensors file.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(string path, Device? device = null)
     {
@@ -283,9 +299,7 @@ public static class SafeTensors
             if (header.Metadata.TryGetValue(ChecksumKey, out var expected))
             {
                 var actual = Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
-                if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
-                    throw new InvalidDataException(
-                        $"{path}: corrupt: the tensor data's SHA-256 is {actual[..12]}…, the header says {expected[..Math.Min(12, expected.Length)]}… (a damaged copy or a flipped bit; use an intact copy)");
+                if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase)) throw ChecksumMismatch(path, actual, expected);
             }
         }
         catch

@@ -5,10 +5,10 @@ namespace Workbench.Tests.Cli;
 [Collection(CliCollection.Name)]
 public class GlowCliTests
 {
-    [Fact]
+    [SkippableFact]
     public void GlowTrainsResumesSamplesAndEvaluatesInProcess()
     {
-        if (Workbench.Data.DatasetResolver.TryLocate("fashion-mnist", new[] { "train-images-idx3-ubyte" }) is null) return;
+        RequiredData.RequireFashionMnist();
         var run = Path.Combine(Directory.CreateTempSubdirectory("wb-glow").FullName, "run");
         var tiny = new[] { "--set", "Levels=2", "--set", "StepsPerLevel=1", "--set", "HiddenChannels=8", "--batch", "8",
             "--sample-every", "0", "--eval-limit", "32", "--out", run };
@@ -44,10 +44,10 @@ public class GlowCliTests
         Assert.DoesNotContain("   at ", mismatch.Err);
     }
 
-    [Fact]
+    [SkippableFact]
     public void PolyakAveragedGlowIsCheckpointedAndResumes()
     {
-        if (Workbench.Data.DatasetResolver.TryLocate("fashion-mnist", new[] { "train-images-idx3-ubyte" }) is null) return;
+        RequiredData.RequireFashionMnist();
         var run = Path.Combine(Directory.CreateTempSubdirectory("wb-glow-ema").FullName, "run");
         var a = CliTestHost.Run("train", "glow", "--steps", "2", "--set", "Levels=2", "--set", "StepsPerLevel=1", "--set", "HiddenChannels=8",
             "--set", "EmaDecay=0.9", "--batch", "8", "--sample-every", "0", "--eval-limit", "16", "--out", run);
