@@ -15,6 +15,15 @@ public class RunReliabilityTests
 {
     static string Ck(string run) => Path.Combine(run, "checkpoints", "last.safetensors");
 
+    /// <summary>A new run of the tiny Glow, trained for <paramref name="steps"/> steps.</summary>
+    static string Trained(string what, long steps)
+    {
+        var run = NewRun(what);
+        var r = CliTestHost.Run(TinyGlow(run, steps));
+        Assert.True(r.Code == 0, r.Err);
+        return run;
+    }
+
     [Fact]
     public void ASecondTrainOnALockedRunIsRefusedNamingTheHolderAndAKilledHolderCanBeResumedAtOnce()
     {
@@ -89,8 +98,7 @@ public class RunReliabilityTests
     [Fact]
     public void OrphanTemporariesOfKilledWritesAreRemovedOnTheNextStart()
     {
-        var run = NewRun("orphans");
-        Assert.Equal(0, CliTestHost.Run(TinyGlow(run, 2)).Code);
+        var run = Trained("orphans", 2);
         var orphans = new[] { Ck(run) + ".tmp-0123456789abcdef", Path.Combine(run, "log.csv.tmp"), Path.Combine(run, "run.json.tmp") };
         foreach (var o in orphans) File.WriteAllText(o, "partial");
         var b = CliTestHost.Run("train", "--resume", run, "--steps", "3");
@@ -128,8 +136,7 @@ public class RunReliabilityTests
     [Fact]
     public void ResumeRefusesAShapeChangingSettingByName()
     {
-        var run = NewRun("shape");
-        Assert.Equal(0, CliTestHost.Run(TinyGlow(run, 2)).Code);
+        var run = Trained("shape", 2);
         var b = CliTestHost.Run("train", "--resume", run, "--set", "HiddenChannels=12");
         AssertOneLineError(b.Code, b.Err, "HiddenChannels cannot change on resume");
         var c = CliTestHost.Run("train", "--resume", run, "--batch", "4");
@@ -139,11 +146,9 @@ public class RunReliabilityTests
     [Fact]
     public void ARunJsonSwitchedToAnotherFamilyIsRefusedBeforeAModelIsBuilt()
     {
-        var run = NewRun("family");
-        Assert.Equal(0, CliTestHost.Run(TinyGlow(run, 2)).Code);
+        var run = Trained("family", 2);
         var path = Path.Combine(run, "run.json");
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"model\": \"glow\"", "\"model\": \"stylegan2\""));
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         foreach (var args in new[] { new[] { "train", "--resume", run }, new[] { "eval", run }, new[] { "sample", run, "--out", Path.Combine(run, "x.png") } })
         {
             var r = CliTestHost.Run(args);
@@ -155,8 +160,7 @@ public class RunReliabilityTests
     [Fact]
     public void AConfigMismatchNamesEachDifferingFieldWithBothValues()
     {
-        var run = NewRun("mismatch");
-        Assert.Equal(0, CliTestHost.Run(TinyGlow(run, 2)).Code);
+        var run = Trained("mismatch", 2);
         var path = Path.Combine(run, "run.json");
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"HiddenChannels\": 8", "\"HiddenChannels\": 16"));
         var r = CliTestHost.Run("eval", run);
@@ -201,8 +205,7 @@ public class RunReliabilityTests
         r = CliTestHost.Run(TinyGlow("/proc/wb-run", 2));
         AssertOneLineError(r.Code, r.Err, "/proc/wb-run");
 
-        var run = NewRun("sampleout");
-        Assert.Equal(0, CliTestHost.Run(TinyGlow(run, 1)).Code);
+        var run = Trained("sampleout", 1);
         r = CliTestHost.Run("sample", run, "--n", "4", "--out", "/proc/wb-grid.png");
         AssertOneLineError(r.Code, r.Err, "/proc/wb-grid.png");
     }
@@ -210,8 +213,7 @@ public class RunReliabilityTests
     [Fact]
     public void DamagedRunJsonAndCheckpointMetadataAreOneLineErrors()
     {
-        var run = NewRun("damaged");
-        Assert.Equal(0, CliTestHost.Run(TinyGlow(run, 2)).Code);
+        var run = Trained("damaged", 2);
         var path = Path.Combine(run, "run.json");
         var good = File.ReadAllText(path);
         File.WriteAllText(path, good[..(good.Length / 2)]);
@@ -235,8 +237,7 @@ public class RunReliabilityTests
     [Fact]
     public void ATensorWhoseDtypeWasChangedIsRefusedNamingBoth()
     {
-        var run = NewRun("dtype");
-        Assert.Equal(0, CliTestHost.Run(TinyGlow(run, 1)).Code);
+        var run = Trained("dtype", 1);
         var (tensors, meta) = Checkpoint.Load(Ck(run));
         var key = tensors.Keys.First(k => k.StartsWith("model.") && tensors[k].dtype == ScalarType.Float32 && tensors[k].NumberOfElements > 1);
         var floats = tensors[key].data<float>().ToArray();
@@ -252,8 +253,7 @@ public class RunReliabilityTests
     [Fact]
     public void AFlippedBitInACheckpointIsReportedNotLoaded()
     {
-        var run = NewRun("bitflip");
-        Assert.Equal(0, CliTestHost.Run(TinyGlow(run, 1)).Code);
+        var run = Trained("bitflip", 1);
         var header = SafeTensors.ReadHeader(Ck(run));
         var bytes = File.ReadAllBytes(Ck(run));
         var target = header.Tensors.First(t => t.Name.StartsWith("model.") && t.ByteLength > 16);
