@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Workbench.Metrics;
 
 /// <summary>
-/// Density and coverage of Naeem et al. 2020 ("Reliable Fidelity and Diversity Metrics for Generative Models", §3.2),
+/// Density and coverage of Naeem et al. 2020 ("Reliable Fidelity and Diversity Metrics for Generative Models", §3, the density and coverage definitions),
 /// which use only the real set's k-nearest-neighbour balls B(Xᵢ, NND_k(Xᵢ)) (k = 5 in the paper), N real and M fake:
 /// <code>density  = 1/(kM) Σ_j Σ_i 1[Y_j ∈ B(X_i, NND_k(X_i))]</code>
 /// <code>coverage = 1/N Σ_i 1[∃ j: Y_j ∈ B(X_i, NND_k(X_i))]</code>

@@ -4,8 +4,8 @@ namespace Workbench.Metrics;
 
 /// <summary>
 /// The Fréchet distance between two Gaussians fitted to two sets of features (Heusel et al. 2017, "GANs Trained by a
-/// Two Time-Scale Update Rule Converge to a Local Nash Equilibrium", §"Fréchet Inception Distance", Eq. 6; the
-/// closed form is Dowson &amp; Landau 1982):
+/// Two Time-Scale Update Rule Converge to a Local Nash Equilibrium", the definition of the Fréchet Inception Distance;
+/// the closed form for two Gaussians is Dowson &amp; Landau 1982):
 /// <code>d²((μ₁, Σ₁), (μ₂, Σ₂)) = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁ Σ₂)^½)</code>
 /// All arithmetic is float64. Tr (Σ₁Σ₂)^½ is computed in the symmetric form Tr (Σ₁^½ Σ₂ Σ₁^½)^½ (the two matrices have
 /// the same eigenvalues): Σ₁^½ from the eigen-decomposition of Σ₁, then the eigenvalues of the symmetric product, with

@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace Workbench.Metrics;
 
 /// <summary>
-/// KID, the Kernel Inception Distance of Bińkowski et al. 2018 ("Demystifying MMD GANs", §4 "Kernel Inception
-/// Distance"), computed here on whatever features it is given (ResNet-18 or the Fashion-MNIST classifier's, so it is
+/// KID, the Kernel Inception Distance of Bińkowski et al. 2018 ("Demystifying MMD GANs", the Kernel Inception
+/// Distance they define as the squared MMD under this kernel), computed here on whatever features it is given (ResNet-18 or the Fashion-MNIST classifier's, so it is
 /// reported as "KID on ResNet-18 features"): the squared maximum mean discrepancy between the two feature sets with
 /// the cubic polynomial kernel
 /// <code>k(x, y) = (xᵀy / d + 1)³</code>
@@ -41,7 +41,7 @@ public static class Kid
     }
 
     /// <summary>
-    /// The biased estimate MMD²_b (Gretton et al. 2012, Eq. 5: the diagonal terms kept, divided by m², n²). Not a metric
+    /// The biased estimate MMD²_b (Gretton et al. 2012, the V-statistic MMD²_b: the diagonal terms kept, divided by m², n²). Not a metric
     /// to report: it is here so a test can show that the unbiased estimator's test tells the two apart.
     /// </summary>
     public static double Mmd2Biased(Tensor x, Tensor y)

@@ -4,7 +4,7 @@ namespace Workbench.Metrics;
 
 /// <summary>
 /// Improved precision and recall of Kynkäänniemi et al. 2019 ("Improved Precision and Recall Metric for Assessing
-/// Generative Models", §2). Each set's manifold is estimated as the union of balls around its points, each ball's
+/// Generative Models", §2, the k-NN manifold indicator f and the precision and recall built on it). Each set's manifold is estimated as the union of balls around its points, each ball's
 /// radius the distance to the point's k-th nearest neighbour in the same set (k = 3 in the paper):
 /// <code>f(φ, Φ) = 1 if ‖φ − φ'‖ ≤ ‖φ' − NN_k(φ')‖ for at least one φ' ∈ Φ, else 0</code>
 /// <code>precision(Φ_r, Φ_g) = 1/|Φ_g| Σ_{φ_g} f(φ_g, Φ_r)      recall(Φ_r, Φ_g) = 1/|Φ_r| Σ_{φ_r} f(φ_r, Φ_g)</code>

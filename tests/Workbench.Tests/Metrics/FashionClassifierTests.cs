@@ -45,7 +45,7 @@ public class FashionClassifierTests
         using var test = fullTest.Take(600);
         random.manual_seed(2);
         using var model = new FashionClassifier();
-        model.Train(train, steps: 100, seed: 2);
+        model.Train(train, steps: 30, seed: 2);
         var real1 = model.Features(test.Images[TensorIndex.Slice(0, 300)]);
         var real2 = model.Features(test.Images[TensorIndex.Slice(300, 600)]);
         var flat = test.Images[TensorIndex.Slice(300, 600)].reshape(300, -1);
