@@ -43,7 +43,10 @@ public static class EvalCommand
         var target = new Argument<string>("run") { Description = "A run folder (its last checkpoint) or a checkpoint file." };
         var data = new Option<string?>("--data") { Description = "Dataset to evaluate on (default: the run's), test split." };
         var limit = NumberOption.Long("--eval-limit", "Use the first N test examples instead of the full split.");
-        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs).") { target, data, limit };
+        var quality = new Option<int>("--quality") { Description = "Sample-quality metrics on N samples vs N test images (FD/KID/precision/recall/density/coverage on ResNet-18 features, more per dataset; see SampleQuality); 0 skips.", DefaultValueFactory = _ => 64 };
+        var featureSteps = new Option<int>("--feature-steps") { Description = "Training steps for a dataset feature network not yet cached.", DefaultValueFactory = _ => 500 };
+        var featureCache = new Option<string?>("--feature-cache") { Description = "Folder caching the trained feature networks (default data/cache)." };
+        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
             if (p.GetValue(limit) is < 1) throw new UsageException($"--eval-limit {p.GetValue(limit)}: must be at least 1 (leave it out to use the whole test split).");
@@ -58,6 +61,9 @@ public static class EvalCommand
                 ["run"] = loaded.Run, ["data"] = test.Name, ["eval_examples"] = Math.Min(p.GetValue(limit) ?? test.Count, test.Count),
             };
             foreach (var (k, v) in results) line[k] = v;
+            if (p.GetValue(quality) > 0)
+                foreach (var (k, v) in SampleQuality.Measure(loaded.Family, loaded.Trainer, test, p.GetValue(data) ?? loaded.Info.Data,
+                    new(p.GetValue(quality), 0, p.GetValue(featureCache) ?? SampleQuality.DefaultCacheFolder, p.GetValue(featureSteps)))) line[k] = v;
             CliOutput.WriteResult(line);
             return 0;
         }));

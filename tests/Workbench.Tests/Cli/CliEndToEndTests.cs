@@ -91,7 +91,7 @@ public class CliEndToEndTests
         var s = RunToEnd("sample", killed, "--n", "4", "--temperature", "0.8", "--out", png);
         Assert.True(s.Code == 0, s.Err);
         Assert.True(new FileInfo(png).Length > 100);
-        var e = RunToEnd("eval", killed, "--eval-limit", "16");
+        var e = RunToEnd("eval", killed, "--eval-limit", "16", "--quality", "0");
         Assert.True(e.Code == 0, e.Err);
         using var ej = JsonDocument.Parse(e.Out.Trim().Split('\n')[^1]);
         Assert.Equal(16, ej.RootElement.GetProperty("eval_examples").GetInt64());

@@ -275,7 +275,7 @@ public class RunReliabilityTests
         Assert.Equal(Images, info["data"]!.GetValue<string>());
         Assert.Equal(8, info["image_size"]!.GetValue<int>());
         Assert.Equal(new long[] { 3, 8, 8 }, info["shape"]!.AsArray().Select(n => n!.GetValue<long>()));
-        var e = CliTestHost.Run("eval", run);
+        var e = CliTestHost.Run("eval", run, "--quality", "0");
         Assert.True(e.Code == 0, e.Err);
         var bad = CliTestHost.Run("train", "glow", "--data", Path.Combine(Images, "no-such-folder"), "--out", NewRun("nofolder"));
         AssertOneLineError(bad.Code, bad.Err, "neither a dataset");

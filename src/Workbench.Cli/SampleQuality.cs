@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using Workbench.Cli.Families;
+using Workbench.Data;
+using Workbench.Metrics;
+using Workbench.Training;
+using static TorchSharp.torch;
+
+namespace Workbench.Cli;
+
+/// <summary>
+/// Sample-quality metrics for <c>workbench eval --quality N</c>, for every family (GANs included): N samples drawn by
+/// <see cref="IModelFamily.Sample"/> against the first N images of the test split, compared in feature spaces:
+/// <list type="bullet">
+/// <item>ImageNet ResNet-18 features (<see cref="ResNet18Features"/>): <c>fd_resnet18</c> ("FD on ResNet-18 features",
+/// never FID), <c>kid_resnet18</c> ± <c>kid_resnet18_std</c>, <c>precision_resnet18</c>, <c>recall_resnet18</c>,
+/// <c>density_resnet18</c>, <c>coverage_resnet18</c>, and the cost <c>feature_images_per_s</c>;</item>
+/// <item>on Fashion-MNIST, the same six on the in-project classifier's features (<see cref="FashionClassifier"/>,
+/// suffix <c>_fashion_classifier</c>) and that classifier's test accuracy;</item>
+/// <item>on procedural faces, the per-factor 1-D Wasserstein distance (<see cref="Wasserstein1D"/>) between the factors
+/// a <see cref="FactorRegressor"/> reads from generated and from real faces (<c>factor_w1_&lt;name&gt;</c> and their
+/// mean <c>factor_w1_mean</c>), with the regressor's test mean squared error.</item>
+/// </list>
+/// The feature networks trained in-project are cached as safetensors in <see cref="Options.CacheFolder"/> (default
+/// data/cache in the repository), keyed by dataset, steps and seed, so every run is measured with the same network.
+/// </summary>
+public static class SampleQuality
+{
+    /// <summary>What to measure and with what.</summary>
+    /// <param name="Samples">generated samples (and as many real test images).</param>
+    /// <param name="Seed">seed for sampling and for KID's subsets.</param>
+    /// <param name="CacheFolder">where the trained feature networks are cached.</param>
+    /// <param name="FeatureSteps">training steps for a feature network that is not cached yet.</param>
+    public sealed record Options(int Samples, long Seed, string CacheFolder, int FeatureSteps);
+
+    /// <summary>data/cache in the repository root (or in the current folder outside a checkout).</summary>
+    public static string DefaultCacheFolder => Path.Combine(DatasetResolver.FindRepositoryRoot() ?? ".", "data", "cache");
+
+    /// <summary>The metrics for a trained model (see the class summary); <paramref name="dataName"/> is the dataset's registered name.</summary>
+    public static Dictionary<string, object> Measure(IModelFamily family, Trainer trainer, ImageDataset test, string dataName, Options o)
+    {
+        int n = (int)Math.Min(o.Samples, test.Count);
+        if (n < DensityCoverage.DefaultK + 2)
+            throw new UsageException($"eval: --quality needs at least {DensityCoverage.DefaultK + 2} samples (and test images), got {n}.");
+        var line = new Dictionary<string, object> { ["quality_samples"] = n };
+        using var scope = NewDisposeScope();
+
+        var clock = Stopwatch.StartNew();
+        var fake = SampleInChunks(family, trainer, n, o.Seed);
+        line["sampling_images_per_s"] = Math.Round(n / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
+        var real = test.Images[..n].cpu();
+        if (!fake.shape.SequenceEqual(real.shape))
+            throw new UsageException($"eval: samples are [{string.Join(", ", fake.shape)}] but {test.Name} images are [{string.Join(", ", real.shape)}].");
+
+        // ImageNet ResNet-18 features.
+        clock.Restart();
+        Tensor realResNet = null!, fakeResNet = null!;
+        using (var resnet = new ResNet18Features())
+            StepProgress.Run("ResNet-18 features (images)", 2L * n, 0, report =>
+            {
+                realResNet = resnet.Extract(real, progress: (done, _) => report(done));
+                fakeResNet = resnet.Extract(fake, progress: (done, _) => report(n + done));
+            });
+        line["feature_images_per_s"] = Math.Round(2.0 * n / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
+        AddFeatureMetrics(line, "resnet18", realResNet, fakeResNet, o.Seed);
+
+        if (dataName.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase))
+        {
+            using var train = Datasets.Load(dataName, train: true);
+            var (classifier, accuracy) = WithProgress($"training the Fashion-MNIST feature classifier ({o.FeatureSteps} steps, cached in {o.CacheFolder})",
+                o.FeatureSteps, FashionClassifier.CachePath(o.CacheFolder, o.FeatureSteps, 0),
+                progress => FashionClassifier.LoadOrTrain(o.CacheFolder, train, test, o.FeatureSteps, seed: 0, progress: progress));
+            using (classifier)
+            {
+                line["fashion_classifier_accuracy"] = Math.Round(accuracy, 4);
+                AddFeatureMetrics(line, "fashion_classifier", classifier.Features(real), classifier.Features(fake), o.Seed);
+            }
+        }
+
+        if (test.Factors is not null && test.FactorNames.SequenceEqual(FaceFactors.Names))
+        {
+            var (regressor, mse) = FactorRegressorFor(dataName, test, o);
+            using (regressor)
+            {
+                var w1 = Wasserstein1D.PerColumn(regressor.Predict(real), regressor.Predict(fake));
+                for (int f = 0; f < w1.Length; f++) line[$"factor_w1_{FaceFactors.Names[f]}"] = Math.Round(w1[f], 5);
+                line["factor_w1_mean"] = Math.Round(w1.Average(), 5);
+                line["factor_regressor_test_mse"] = Math.Round(mse, 5);
+            }
+        }
+        return line;
+    }
+
+    /// <summary>FD, KID (mean and std over subsets), precision/recall and density/coverage of two feature sets, suffixed.</summary>
+    static void AddFeatureMetrics(Dictionary<string, object> line, string space, Tensor real, Tensor fake, long seed)
+    {
+        int n = (int)Math.Min(real.shape[0], fake.shape[0]);
+        line[$"fd_{space}"] = Math.Round(FrechetDistance.Compute(real, fake), 4);
+        // Bińkowski et al. use 100 subsets of 1000; with fewer samples, subsets of half the set so that they differ.
+        int subset = Math.Min(1000, Math.Max(2, n < 2000 ? n / 2 : 1000));
+        var (kid, kidStd) = Kid.Compute(real, fake, subsets: 100, subsetSize: subset, seed: seed);
+        line[$"kid_{space}"] = Math.Round(kid, 6);
+        line[$"kid_{space}_std"] = Math.Round(kidStd, 6);
+        var (precision, recall) = PrecisionRecall.Compute(real, fake);
+        var (density, coverage) = DensityCoverage.Compute(real, fake);
+        line[$"precision_{space}"] = Math.Round(precision, 4);
+        line[$"recall_{space}"] = Math.Round(recall, 4);
+        line[$"density_{space}"] = Math.Round(density, 4);
+        line[$"coverage_{space}"] = Math.Round(coverage, 4);
+    }
+
+    static Tensor SampleInChunks(IModelFamily family, Trainer trainer, int n, long seed, int chunk = 64)
+    {
+        var parts = new List<Tensor>();
+        for (int s = 0, i = 0; s < n; s += chunk, i++)
+            parts.Add(family.Sample(trainer, Math.Min(chunk, n - s), null, seed + i));
+        return cat(parts, 0);
+    }
+
+    /// <summary>Runs <paramref name="load"/> with a step progress display when it will train (no cache file yet).</summary>
+    static T WithProgress<T>(string what, int steps, string cachePath, Func<Action<long, double>?, T> load)
+    {
+        if (File.Exists(cachePath)) return load(null);
+        T result = default!;
+        StepProgress.Run(what, steps, 0, report => result = load((step, loss) => report(step, new Dictionary<string, double> { ["loss"] = loss })));
+        return result;
+    }
+
+    /// <summary>The factor regressor for a faces dataset, from the cache or trained on its train split and cached.</summary>
+    static (FactorRegressor Model, double TestMse) FactorRegressorFor(string dataName, ImageDataset test, Options o)
+    {
+        var path = Path.Combine(o.CacheFolder, $"factor-regressor-{dataName}-steps{o.FeatureSteps}-seed0.safetensors");
+        random.manual_seed(0);
+        var model = new FactorRegressor((int)test.Channels, FaceFactors.Names);
+        if (File.Exists(path))
+        {
+            var info = Checkpoint.LoadModule(path, model);
+            model.eval();
+            return (model, double.Parse(info.Metadata["test_mse"], System.Globalization.CultureInfo.InvariantCulture));
+        }
+        using var train = Datasets.Load(dataName, train: true);
+        WithProgress<int>($"training the face factor regressor ({o.FeatureSteps} steps, cached in {o.CacheFolder})", o.FeatureSteps, path,
+            progress => { model.Fit(train, o.FeatureSteps, seed: 0, progress: progress); return 0; });
+        using var perFactor = model.Evaluate(test);
+        double mse = perFactor.mean().item<float>();
+        Directory.CreateDirectory(o.CacheFolder);
+        Checkpoint.SaveModule(path + ".tmp", model, step: o.FeatureSteps, extra: new Dictionary<string, string>
+        {
+            ["test_mse"] = mse.ToString("R", System.Globalization.CultureInfo.InvariantCulture), ["train_data"] = train.Name,
+        });
+        File.Move(path + ".tmp", path, overwrite: true);
+        return (model, mse);
+    }
+}
