@@ -32,6 +32,15 @@ public class SweepSlurmTests
         }
     }
 
+    /// <summary>Whether squeue still lists any task of the job.</summary>
+    static bool InQueue(string job)
+    {
+        using var p = Process.Start(new ProcessStartInfo("squeue", new[] { "-h", "-o", "%i", "-j", job }) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var text = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return p.ExitCode == 0 && text.Trim().Length > 0;
+    }
+
     [SkippableFact]
     public void FourPointSweepRunsAsOneSlurmJobArrayAndReportsBack()
     {
@@ -47,9 +56,11 @@ public class SweepSlurmTests
 
         var clock = Stopwatch.StartNew();
         var status = TinySweep.Status(output);
-        while (TinySweep.Count(status, "done") + TinySweep.Count(status, "failed") < 4 && clock.Elapsed < TimeSpan.FromMinutes(4))
+        bool queued = true;
+        while (TinySweep.Count(status, "done") + TinySweep.Count(status, "failed") < 4 && queued && clock.Elapsed < TimeSpan.FromMinutes(4))
         {
             Thread.Sleep(1000);
+            queued = InQueue(job);   // read before the status, so a job that just ended still shows its points' files
             status = TinySweep.Status(output);
         }
         Assert.True(TinySweep.Count(status, "done") == 4, $"after {clock.Elapsed}: {status.ToJsonString()}");
