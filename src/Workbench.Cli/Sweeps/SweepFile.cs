@@ -21,6 +21,8 @@ public sealed record SweepFile
 {
     /// <summary>A name for the sweep (the Slurm job name; default: the file name without extension).</summary>
     public string? Name { get; init; }
+    /// <summary>Free text: what the sweep is for (JSON has no comments).</summary>
+    public string? Description { get; init; }
     /// <summary>Model family, as for <c>workbench train</c> (glow, realnvp, nice, nvae, vae, stylegan2).</summary>
     public required string Family { get; init; }
     /// <summary>Dataset name or folder (default: the family's).</summary>
@@ -36,7 +38,8 @@ public sealed record SweepFile
     /// <summary>Base <c>--set</c> assignments shared by every point (values: strings, numbers, booleans, or arrays
     /// for list settings).</summary>
     public JsonObject Set { get; init; } = new();
-    /// <summary>Grid axes in order: <c>--set</c> key → list of values. Points are the Cartesian product.</summary>
+    /// <summary>Grid axes in order: <c>--set</c> key → list of values, or a label → list of objects of
+    /// <c>--set</c> assignments (<c>{}</c> = the base settings). Points are the Cartesian product.</summary>
     public JsonObject Grid { get; init; } = new();
     /// <summary>Seeds (<c>train --seed</c>): every grid point runs once per seed.</summary>
     public long[] Seeds { get; init; } = [0];

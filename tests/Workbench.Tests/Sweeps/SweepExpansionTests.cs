@@ -44,6 +44,18 @@ public class SweepExpansionTests
         Assert.Equal(new[] { "seed-3", "seed-4" }, points.Select(p => p.Name));
     }
 
+    [Fact]
+    public void AnAxisOfSettingBundlesGivesOneVariantPerBundle()
+    {
+        var (file, _) = TinySweep.Write("""{ "ablation": [ {}, { "Coupling": "Additive" }, { "Permutation": "Shuffle", "LearnTopPrior": true } ] }""", "[0]");
+        var points = SweepExpansion.Expand(SweepFile.Load(file), file);
+        Assert.Equal(new[] { "ablation-base_seed-0", "ablation-Coupling~Additive_seed-0", "ablation-Permutation~Shuffle~LearnTopPrior~true_seed-0" },
+            points.Select(p => p.Name));
+        Assert.Equal("ablation=Permutation=Shuffle,LearnTopPrior=true", points[2].Setting);
+        Assert.DoesNotContain(points[0].TrainArgs, a => a.StartsWith("Coupling=") || a.StartsWith("Permutation="));
+        Assert.EndsWith("--set Permutation=Shuffle --set LearnTopPrior=true", string.Join(" ", points[2].TrainArgs));
+    }
+
     [Theory]
     [InlineData("""{ "Couplin": ["Additive"] }""", "[0]", "", "no setting 'Couplin'")]
     [InlineData("""{ "Coupling": ["Additive", "Sideways"] }""", "[0]", "", "Sideways")]
