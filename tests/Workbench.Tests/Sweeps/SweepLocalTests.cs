@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Analysis;
 using Workbench.Tests.Cli;
 
@@ -116,5 +117,39 @@ public class SweepLocalTests
         Assert.Contains($"train --resume {unfinished}", log);
         Assert.Contains($"resuming {unfinished} at step 4", log);
         Assert.True(File.Exists(Path.Combine(unfinished, "result.json")));
+    }
+
+    [SkippableFact]
+    public void ASweepStoppedBySigtermCheckpointsItsPointsAndTheNextRunResumesThem()
+    {
+        RequiredData.RequireFashionMnist();
+        var (file, output) = TinySweep.Write("{}", "[0]", steps: 40, extra: "\"checkpoint_every\": 3,");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Workbench.Cli.dll"), "sweep", "run", file, "--out", output, "--local", "1" })
+            psi.ArgumentList.Add(a);
+        using (var sweep = Process.Start(psi)!)
+        {
+            var stdout = sweep.StandardOutput.ReadToEndAsync();
+            var stderr = sweep.StandardError.ReadToEndAsync();
+            var ck = Path.Combine(output, "seed-0", "checkpoints", "last.safetensors");
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(ck) && !sweep.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(50);
+            Assert.True(File.Exists(ck), "no checkpoint: " + (sweep.HasExited ? stderr.Result : "timed out"));
+            using (var kill = Process.Start("kill", new[] { "-TERM", sweep.Id.ToString() })) kill.WaitForExit();
+            Assert.True(sweep.WaitForExit(120_000), "the sweep did not stop after SIGTERM");
+            Assert.True(sweep.ExitCode == 130, $"exit {sweep.ExitCode}: {stderr.Result}");
+            Assert.Equal(0, TinySweep.Result(stdout.Result)["done"]!.GetValue<int>());
+        }
+        var status = TinySweep.Status(output);
+        Assert.Equal(1, TinySweep.Count(status, "pending"));
+        var stoppedAt = status["point_states"]![0]!["step"]!.GetValue<long>();
+        Assert.InRange(stoppedAt, 3, 39);
+
+        var (code, _, err) = CliTestHost.Run("sweep", "run", file, "--out", output);
+        Assert.True(code == 0, err);
+        Assert.Equal(1, TinySweep.Count(TinySweep.Status(output), "done"));
+        var log = File.ReadAllText(Path.Combine(output, "seed-0", "train.err"));
+        Assert.Contains("interrupted at step", log);
+        Assert.Contains($"resuming {Path.Combine(output, "seed-0")} at step {stoppedAt} of 40", log);
     }
 }
