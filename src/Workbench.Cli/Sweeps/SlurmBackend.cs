@@ -38,7 +38,7 @@ public static class SlurmBackend
 
         var script = Path.Combine(slurm, "sweep.sbatch");
         var sb = new StringBuilder("#!/usr/bin/env bash\n");
-        sb.Append($"#SBATCH --job-name={SweepFolder.ReadName(dir)}\n");
+        sb.Append($"#SBATCH --job-name={JobName(SweepFolder.ReadName(dir))}\n");
         sb.Append($"#SBATCH --output={Path.GetFullPath(slurm)}/%A_%a.out\n");
         sb.Append("#SBATCH --open-mode=append\n#SBATCH --requeue\n");
         sb.Append($"#SBATCH --cpus-per-task={o.CpusPerTask}\n");
@@ -71,6 +71,9 @@ public static class SlurmBackend
         }
         return string.Join(",", parts);
     }
+
+    /// <summary>The sweep name as a Slurm job name: letters, digits, '.', '_' and '-' kept, anything else as '-'.</summary>
+    static string JobName(string name) => new(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '-').ToArray());
 
     static string? FirstLine(string s) => s.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0);
 
