@@ -7,7 +7,8 @@ namespace Workbench.Cli.Sweeps;
 /// <c>workbench train --resume POINT</c> when the point has a checkpoint, else the point's first
 /// <c>workbench train … --out POINT</c>; train's stdout goes to <c>POINT/train.out</c>, its stderr is appended to
 /// <c>POINT/train.err</c>; on success the last stdout line (train's JSON result) is copied to
-/// <c>POINT/result.json</c>; the exit code goes to <c>POINT/exit_code</c>; <c>POINT/running</c> (host, pid and Slurm
+/// <c>POINT/result.json</c>; each attempt's command line and thread count (<c>OMP_NUM_THREADS</c>) are logged to
+/// <c>POINT/train.err</c> first; the exit code goes to <c>POINT/exit_code</c>; <c>POINT/running</c> (host, pid and Slurm
 /// task) exists while it runs. SIGTERM or SIGINT is passed on to train, which checkpoints and exits.
 /// </summary>
 public static class TaskScript
@@ -41,7 +42,7 @@ public static class TaskScript
             else
               cmd=( "${wb[@]}" "${first[@]}" --out "$out" )
             fi
-            echo "$(date -u +%FT%TZ) $(hostname -s): ${cmd[*]}" >> "$out/{{ErrFile}}"
+            echo "$(date -u +%FT%TZ) $(hostname -s) threads=${OMP_NUM_THREADS:-unset}: ${cmd[*]}" >> "$out/{{ErrFile}}"
             "${cmd[@]}" > "$out/{{OutFile}}" 2>> "$out/{{ErrFile}}" &
             child=$!
             trap 'kill -TERM "$child" 2>/dev/null' TERM INT

@@ -28,6 +28,8 @@ public class SweepLocalTests
             Assert.True(File.Exists(Path.Combine(point, "run.json")), $"{name} has no run.json");
             Assert.True(File.Exists(Path.Combine(point, "checkpoints", "last.safetensors")), $"{name} has no checkpoint");
             Assert.Contains("\"test_bpd\"", File.ReadAllText(Path.Combine(point, "result.json")));
+            // Two points at once: each child train gets cores / 2 libtorch threads (OMP_NUM_THREADS, which libtorch reads).
+            Assert.Contains($"threads={Math.Max(1, Environment.ProcessorCount / 2)}: ", File.ReadAllText(Path.Combine(point, "train.err")));
         }
         // Each point ran with its own seed and setting.
         Assert.Contains("\"seed\": 1", File.ReadAllText(Path.Combine(output, "Coupling-Affine_seed-1", "run.json")));
