@@ -14,6 +14,7 @@ public static class CliRoot
         root.Subcommands.Add(TrainCommand.Create(verbose));
         root.Subcommands.Add(SampleCommand.Create(verbose));
         root.Subcommands.Add(EvalCommand.Create(verbose));
+        root.Subcommands.Add(SweepCommand.Create(verbose));
         return root;
     }
 
