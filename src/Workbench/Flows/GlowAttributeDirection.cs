@@ -22,8 +22,8 @@ public static class GlowAttributeDirection
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var d = EvalModeRun(model, () => model.Encode(Input(model, with)).mean(new long[] { 0 }) - model.Encode(Input(model, without)).mean(new long[] { 0 }));
-        return d.MoveToOuterDisposeScope();
+        var d = EvalModeRun(model, () => Metrics.LatentDirection.MeanDifference(model.Encode(Input(model, with)), model.Encode(Input(model, without))));
+        return d.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>The images with <paramref name="strength"/> × <paramref name="direction"/> added to their latents, as uint8.</summary>
@@ -31,7 +31,7 @@ public static class GlowAttributeDirection
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var edited = EvalModeRun(model, () => model.Decode(model.Encode(Input(model, images)) + strength * direction.to(model.parameters().First().device)));
+        var edited = EvalModeRun(model, () => model.Decode(model.Encode(Input(model, images)) + strength * direction.to(ScalarType.Float32).to(model.parameters().First().device)));
         return Preprocess.FromFlowOutput(edited, model.Config.NBits).cpu().MoveToOuterDisposeScope();
     }
 

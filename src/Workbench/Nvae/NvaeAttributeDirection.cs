@@ -20,7 +20,7 @@ public static class NvaeAttributeDirection
         var b = Encode(model, without);
         CheckGroups(groups, a.Length);
         return Enumerable.Range(0, groups)
-            .Select(g => (a[g].mean(new long[] { 0 }) - b[g].mean(new long[] { 0 })).MoveToOuterDisposeScope()).ToArray();
+            .Select(g => Metrics.LatentDirection.MeanDifference(a[g], b[g]).to(a[g].dtype).MoveToOuterDisposeScope()).ToArray();
     }
 
     /// <summary>The posterior latents of <paramref name="images"/> (uint8), one sample per group, in eval mode without gradients.</summary>
@@ -38,7 +38,7 @@ public static class NvaeAttributeDirection
     {
         CheckGroups(direction.Length, encoded.Length);
         using var scope = NewDisposeScope();
-        var fixedZ = encoded.Select((z, g) => (Tensor?)(g < direction.Length ? z + strength * direction[g].to(z.device) : z)).ToList();
+        var fixedZ = encoded.Select((z, g) => (Tensor?)(g < direction.Length ? z + strength * direction[g].to(z.dtype).to(z.device) : z)).ToList();
         return Workbench.Training.EvalMode.Run(model, () => model.SampleImages(encoded[0].shape[0], 1.0, fixedZ: fixedZ)).cpu().MoveToOuterDisposeScope();
     }
 

@@ -22,12 +22,7 @@ public static class WSpaceDirection
         var scores = new List<Tensor>();
         for (int i = 0; i < n; i += batch)
             scores.Add(score(Synthesize(g, ws.narrow(0, i, Math.Min(batch, n - i)))).to(ScalarType.Float64).cpu().flatten());
-        var order = cat(scores.ToArray()).argsort();
-        int third = n / 3;
-        var w = ws[.., 0].cpu();
-        var top = w.index_select(0, order.narrow(0, n - third, third)).mean(new long[] { 0 });
-        var bottom = w.index_select(0, order.narrow(0, 0, third)).mean(new long[] { 0 });
-        return (top - bottom).MoveToOuterDisposeScope();
+        return Metrics.LatentDirection.FromScores(ws[.., 0].cpu(), cat(scores.ToArray()), fraction: 1.0 / 3).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>Per-layer ws [n, NumWs, WDim] for z drawn from N(0, I) with <paramref name="seed"/> (no truncation).</summary>
@@ -52,6 +47,6 @@ public static class WSpaceDirection
     public static Tensor Apply(StyleGan2Generator g, Tensor ws, Tensor direction, double strength)
     {
         using var scope = NewDisposeScope();
-        return Synthesize(g, ws + strength * direction.to(ws.device)).MoveToOuterDisposeScope();
+        return Synthesize(g, ws + strength * direction.to(ws.dtype).to(ws.device)).MoveToOuterDisposeScope();
     }
 }
