@@ -93,19 +93,8 @@ public static class SampleQuality
     /// <summary>FD, KID (mean and std over subsets), precision/recall and density/coverage of two feature sets, suffixed.</summary>
     static void AddFeatureMetrics(Dictionary<string, object> line, string space, Tensor real, Tensor fake, long seed)
     {
-        int n = (int)Math.Min(real.shape[0], fake.shape[0]);
-        line[$"fd_{space}"] = Math.Round(FrechetDistance.Compute(real, fake), 4);
-        // Bińkowski et al. use 100 subsets of 1000; with fewer samples, subsets of half the set so that they differ.
-        int subset = Math.Min(1000, Math.Max(2, n < 2000 ? n / 2 : 1000));
-        var (kid, kidStd) = Kid.Compute(real, fake, subsets: 100, subsetSize: subset, seed: seed);
-        line[$"kid_{space}"] = Math.Round(kid, 6);
-        line[$"kid_{space}_std"] = Math.Round(kidStd, 6);
-        var (precision, recall) = PrecisionRecall.Compute(real, fake);
-        var (density, coverage) = DensityCoverage.Compute(real, fake);
-        line[$"precision_{space}"] = Math.Round(precision, 4);
-        line[$"recall_{space}"] = Math.Round(recall, 4);
-        line[$"density_{space}"] = Math.Round(density, 4);
-        line[$"coverage_{space}"] = Math.Round(coverage, 4);
+        foreach (var (k, v) in FeatureSpaceComparison.Measure(real, fake, seed))
+            line[k == "kid_std" ? $"kid_{space}_std" : $"{k}_{space}"] = Math.Round(v, k.StartsWith("kid") ? 6 : 4);
     }
 
     static Tensor SampleInChunks(IModelFamily family, Trainer trainer, int n, long seed, int chunk = 64)
