@@ -20,7 +20,7 @@ public sealed class AttentionBlock : nn.Module<Tensor, Tensor>
 
     public AttentionBlock(long channels, int groups) : base(nameof(AttentionBlock))
     {
-        norm = nn.GroupNorm(TimeResidualBlock.Groups(groups, channels), channels);
+        norm = TimeResidualBlock.Norm(groups, channels);
         q = nn.Conv2d(channels, channels, 1);
         k = nn.Conv2d(channels, channels, 1);
         v = nn.Conv2d(channels, channels, 1);

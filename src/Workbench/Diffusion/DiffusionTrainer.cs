@@ -142,7 +142,7 @@ public sealed class DiffusionTrainer : Trainer
             {
                 var x0 = Preprocess.ToSigned(batch.Images).to(param.dtype);
                 var nats = VariationalBound.Total(p, (x, t) => model.call(x, t), x0, terms: terms);
-                sum += nats.sum().item<double>();
+                sum += nats.to(ScalarType.Float64).sum().item<double>();
                 n += x0.shape[0];
                 batches++;
             }

@@ -23,15 +23,24 @@ public sealed class TimeResidualBlock : nn.Module<Tensor, Tensor, Tensor>
     public TimeResidualBlock(long inChannels, long outChannels, long tembChannels, int groups, double dropoutRate = 0)
         : base(nameof(TimeResidualBlock))
     {
-        norm0 = nn.GroupNorm(Groups(groups, inChannels), inChannels);
+        norm0 = Norm(groups, inChannels);
         conv0 = nn.Conv2d(inChannels, outChannels, 3, padding: 1);
         tembProj = nn.Linear(tembChannels, outChannels);
-        norm1 = nn.GroupNorm(Groups(groups, outChannels), outChannels);
+        norm1 = Norm(groups, outChannels);
         dropout = nn.Dropout(dropoutRate);
         conv1 = nn.Conv2d(outChannels, outChannels, 3, padding: 1);
         using (no_grad()) { conv1.weight!.zero_(); conv1.bias!.zero_(); }
         if (inChannels != outChannels) skip = nn.Conv2d(inChannels, outChannels, 1);
         RegisterComponents();
+    }
+
+    /// <summary>GroupNorm over <paramref name="channels"/> with <see cref="Groups"/> groups, scale 1 and shift 0 (set here:
+    /// TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised, sometimes NaN).</summary>
+    public static GroupNorm Norm(int groups, long channels)
+    {
+        var norm = nn.GroupNorm(Groups(groups, channels), channels);
+        using (no_grad()) { norm.weight!.fill_(1); norm.bias!.zero_(); }
+        return norm;
     }
 
     /// <summary>The largest group count ≤ <paramref name="groups"/> that divides <paramref name="channels"/> (GroupNorm's

@@ -84,7 +84,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         up = nn.ModuleList(upMods.ToArray());
         _downKinds = downKinds.ToArray();
         _upKinds = upKinds.ToArray();
-        normOut = nn.GroupNorm(TimeResidualBlock.Groups(g, cur), cur);
+        normOut = TimeResidualBlock.Norm(g, cur);
         convOut = nn.Conv2d(cur, config.ImageChannels, 3, padding: 1);
         using (no_grad()) { convOut.weight!.zero_(); convOut.bias!.zero_(); }
         RegisterComponents();

@@ -58,13 +58,13 @@ public static class VariationalBound
     {
         using var scope = NewDisposeScope();
         var total = PriorTerm(p.Q, x0);
-        if (terms is not null) terms[p.Q.Timesteps] += total.mean().item<double>();
+        if (terms is not null) terms[p.Q.Timesteps] += total.mean().to(ScalarType.Float64).item<double>();
         for (int t = 0; t < p.Q.Timesteps; t++)
         {
             using var inner = NewDisposeScope();
             var noise = randn(x0.shape, dtype: x0.dtype, device: x0.device, generator: generator);
             var term = Term(p, eps, x0, t, noise);
-            if (terms is not null) terms[t] += term.mean().item<double>();
+            if (terms is not null) terms[t] += term.mean().to(ScalarType.Float64).item<double>();
             total.add_(term);
         }
         return total.MoveToOuterDisposeScope();
