@@ -1,0 +1,187 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Workbench.Data;
+using Workbench.Training;
+using static TorchSharp.torch;
+
+namespace Workbench.Diffusion;
+
+/// <summary>
+/// Trains a DDPM noise predictor (<see cref="UNet"/>) in the shape of every <see cref="Trainer"/>: each step scales a
+/// uint8 batch to [−1, 1] (x/127.5 − 1) and takes one Adam step on L_simple (Ho et al. 2020, Algorithm 1, Eq. 14;
+/// <see cref="SimpleLoss"/>) inside a dispose scope (<see cref="TrainStep.Run"/>), with linear LR warm-up, gradient
+/// clipping and an EMA of the weights (the shared <see cref="Ema"/>; the averaged model evaluates and samples, as
+/// the paper's). Logs "loss" (mean L_simple over the interval) and "lr" every LogEvery steps; <see cref="Evaluate"/>
+/// logs the held-out variational bound in bits/dim ("test_bpd", with its L_T and L_0 parts). A NaN or exploding loss
+/// throws <see cref="TrainingDivergedException"/> with the step.
+/// </summary>
+public sealed class DiffusionTrainer : Trainer
+{
+    readonly UNet _model;
+    readonly UNet _emaModel;
+    readonly Ema _ema;
+    readonly optim.Optimizer _optimizer;
+    readonly List<Parameter> _params;
+    readonly ForwardProcess _q;
+    readonly ReverseProcess _p;
+    double _lossSum;
+    int _lossCount;
+
+    /// <param name="model">the noise predictor to train (its device is the trainer's).</param>
+    /// <param name="config">the training settings (null: the paper's).</param>
+    /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="TrainStepOn"/>).</param>
+    /// <param name="test">held-out data for <see cref="Trainer.Run"/>'s evaluations (null: none).</param>
+    /// <param name="seed">the own loader's shuffling seed.</param>
+    public DiffusionTrainer(UNet model, DiffusionTrainConfig? config = null, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
+        : base(CheckShape(model, train), test, (config ?? new DiffusionTrainConfig()).BatchSize, seed, model.parameters().First().device)
+    {
+        _model = model;
+        Config = config ?? new DiffusionTrainConfig();
+        if (Config.EmaDecay is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(config), Config.EmaDecay, "EmaDecay must be in [0, 1]");
+        _q = model.Config.ForwardProcess();
+        _p = new ReverseProcess(_q, model.Config.Variance);
+        _params = model.parameters().Where(p => p.requires_grad).ToList();
+        _optimizer = optim.Adam(_params, Config.LearningRate);
+        // the EMA copy is built without consuming the run's random stream
+        using (var saved = random.get_rng_state())
+        {
+            _emaModel = new UNet(model.Config);
+            random.set_rng_state(saved);
+        }
+        var p0 = model.parameters().First();
+        _emaModel.to(p0.device).to(p0.dtype);
+        _ema = new Ema(model, _emaModel);
+        _ema.CopyFromSource();
+    }
+
+    static ImageDataset? CheckShape(UNet model, ImageDataset? train) =>
+        train is not null && (train.Channels != model.Config.ImageChannels || train.Height != model.Config.ImageSize || train.Width != model.Config.ImageSize)
+            ? throw new ArgumentException($"DiffusionTrainer: {train.Name} images are {train.Channels}x{train.Height}x{train.Width}, the model expects " +
+                                          $"{model.Config.ImageChannels}x{model.Config.ImageSize}x{model.Config.ImageSize}")
+            : train;
+
+    public DiffusionTrainConfig Config { get; }
+
+    /// <summary>The noise predictor being trained.</summary>
+    public UNet Model => _model;
+
+    /// <summary>The EMA of the weights: what <see cref="Evaluate"/> measures and the samplers use.</summary>
+    public UNet EmaModel => _emaModel;
+
+    /// <summary>The forward process q.</summary>
+    public ForwardProcess Forward => _q;
+
+    /// <summary>The reverse process p_θ (its fixed variance).</summary>
+    public ReverseProcess Reverse => _p;
+
+    /// <summary>Linear warm-up, then constant (DDPM's schedule).</summary>
+    public override double LearningRateAt(long step) => Schedules.LinearWarmup(step, Config.LearningRate, Config.WarmupSteps);
+
+    /// <summary>One Adam step on L_simple; returns its "loss" and "lr".</summary>
+    public override IReadOnlyDictionary<string, double> TrainStepOn(Tensor? images = null)
+    {
+        long step = Step;
+        double lr = LearningRateAt(step);
+        Schedules.SetLearningRate(_optimizer, lr);
+        _model.train();
+        double lossValue = double.NaN;
+        TrainStep.Run(_optimizer, _params, () =>
+        {
+            var x0 = Preprocess.ToSigned(NextBatch(images)).to(_params[0].dtype);
+            var loss = SimpleLoss.Sample(_q, (x, t) => _model.call(x, t), x0);
+            lossValue = loss.item<float>();
+            if (double.IsFinite(lossValue) && lossValue > Config.DivergenceLoss)
+                throw new TrainingDivergedException(step, "loss", lossValue);
+            return loss;
+        }, step, Config.MaxGradNorm);
+        Step = step + 1;
+        _ema.Update(Config.EmaDecay);
+        _lossSum += lossValue;
+        _lossCount++;
+        if (Config.LogEvery > 0 && Step % Config.LogEvery == 0)
+        {
+            Log.Add(Step, ("loss", _lossSum / _lossCount), ("lr", lr));
+            _lossSum = 0;
+            _lossCount = 0;
+        }
+        return new Dictionary<string, double> { ["loss"] = lossValue, ["lr"] = lr };
+    }
+
+    /// <summary>The held-out bound (<see cref="EvaluateBound"/>) of the EMA model on the first <paramref name="limit"/>
+    /// examples: "test_bpd" (L_vlb), "test_bpd_prior" (L_T) and "test_bpd_decoder" (L_0), in bits/dim.</summary>
+    public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null)
+    {
+        var (bpd, terms) = EvaluateBound(_emaModel, test, limit ?? Config.EvalLimit, Config.EvalBatchSize);
+        var result = new Dictionary<string, double>
+        {
+            ["test_bpd"] = bpd, ["test_bpd_prior"] = terms[^1], ["test_bpd_decoder"] = terms[0],
+        };
+        Log.Add(Step, result.Select(kv => (kv.Key, kv.Value)).ToArray());
+        return result;
+    }
+
+    /// <summary>
+    /// The variational bound L_vlb (<see cref="VariationalBound.Total"/>) of a noise predictor on the first
+    /// <paramref name="limit"/> examples, in bits/dim: its mean and the mean of each term (index t; the last is L_T).
+    /// Eval mode, no gradients, noise from libtorch's global generator; T network evaluations per batch.
+    /// </summary>
+    public static (double Bpd, double[] TermsBpd) EvaluateBound(UNet model, ImageDataset data, long? limit = null, int batchSize = 100,
+        Action<long>? progress = null) => EvalMode.Run(model, () =>
+    {
+        var p = model.Config.ReverseProcess();
+        var param = model.parameters().First();
+        long dims = model.Config.ImageChannels * model.Config.ImageSize * (long)model.Config.ImageSize;
+        var terms = new double[p.Q.Timesteps + 1];
+        double sum = 0;
+        long n = 0;
+        int batches = 0;
+        using var _ = no_grad();
+        foreach (var batch in BatchLoader.Sequential(data, batchSize, param.device, limit))
+        {
+            using (var scope = NewDisposeScope())
+            {
+                var x0 = Preprocess.ToSigned(batch.Images).to(param.dtype);
+                var nats = VariationalBound.Total(p, (x, t) => model.call(x, t), x0, terms: terms);
+                sum += nats.to(ScalarType.Float64).sum().item<double>();
+                n += x0.shape[0];
+                batches++;
+            }
+            batch.Images.Dispose(); batch.Labels?.Dispose(); batch.Factors?.Dispose();
+            progress?.Invoke(n);
+        }
+        if (n == 0) throw new ArgumentException($"{data.Name}: no examples to evaluate", nameof(data));
+        double toBpd = 1 / (dims * Math.Log(2));
+        return (sum / n * toBpd, terms.Select(v => v / batches * toBpd).ToArray());
+    });
+
+    /// <summary>n samples as uint8 images [n, C, H, W] from the EMA model: DDIM with <paramref name="steps"/> steps (default
+    /// <see cref="DiffusionTrainConfig.SampleSteps"/>) and η (default <see cref="DiffusionTrainConfig.SampleEta"/>), or
+    /// DDPM's ancestral sampler when <paramref name="ancestral"/>; x_T ~ N(0, t² I) at temperature t.</summary>
+    public Tensor SampleImages(int n, int? steps = null, double? eta = null, bool ancestral = false, double temperature = 1.0) =>
+        EvalMode.Run(_emaModel, () =>
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var param = _emaModel.parameters().First();
+            var c = _emaModel.Config;
+            var xT = randn(new long[] { n, c.ImageChannels, c.ImageSize, c.ImageSize }, dtype: param.dtype, device: param.device) * temperature;
+            Func<Tensor, Tensor, Tensor> eps = (x, t) => _emaModel.call(x, t);
+            var x0 = ancestral
+                ? AncestralSampler.Sample(_p, eps, xT)
+                : DdimSampler.Sample(_q, eps, xT, steps ?? Config.SampleSteps, eta ?? Config.SampleEta);
+            return Preprocess.FromSigned(x0).cpu().MoveToOuterDisposeScope();
+        });
+
+    protected override long? TotalSteps => Config.Steps;
+    protected override long EvalEvery => Config.EvalEvery;
+    protected override long? EvalLimit => Config.EvalLimit;
+
+    protected override IReadOnlyDictionary<string, nn.Module> Modules =>
+        new Dictionary<string, nn.Module> { ["model"] = _model, ["ema"] = _emaModel };
+    protected override IReadOnlyDictionary<string, optim.Optimizer> Optimizers =>
+        new Dictionary<string, optim.Optimizer> { ["optimizer"] = _optimizer };
+    protected override object CheckpointConfig => new RunConfig(_model.Config, Config);
+
+    /// <summary>Disposes the optimizer and the EMA copy (the model stays the caller's).</summary>
+    public override void Dispose() { _optimizer.Dispose(); _emaModel.Dispose(); }
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using Workbench.Tests.Cli;
+
+namespace Workbench.Tests.Diffusion;
+
+/// <summary>`workbench train|sample|eval diffusion` on the no-download image folder, with a tiny U-Net.</summary>
+[Collection(CliCollection.Name)]
+public class DiffusionCliTests
+{
+    static string[] Tiny(string run) => new[]
+    {
+        "--data", RunFixtures.Images, "--image-size", "8", "--out", run, "--batch", "8", "--sample-every", "0", "--eval-limit", "8",
+        "--set", "Channels=8", "--set", "ChannelMultipliers=1,2", "--set", "AttentionResolutions=4", "--set", "Timesteps=20",
+        "--set", "Schedule=Cosine", "--set", "SampleSteps=4",
+    };
+
+    [Fact]
+    public void DiffusionTrainsResumesSamplesAndEvaluates()
+    {
+        var run = RunFixtures.NewRun("diffusion");
+        var a = CliTestHost.Run(new[] { "train", "diffusion", "--steps", "3" }.Concat(Tiny(run)).ToArray());
+        Assert.True(a.Code == 0, a.Err);
+        using (var j = JsonDocument.Parse(a.Out.Trim().Split('\n')[^1]))
+        {
+            Assert.Equal("diffusion", j.RootElement.GetProperty("model").GetString());
+            Assert.True(j.RootElement.GetProperty("test_bpd").GetDouble() > 1);   // untrained: far above 8 bits/dim
+            Assert.InRange(j.RootElement.GetProperty("eval_examples").GetInt64(), 1, 8);   // --eval-limit 8 (the folder's held-out part may be smaller)
+        }
+        Assert.Equal(new long[] { 1, 2, 3 }, RunFixtures.TrainRows(run, "loss"));
+
+        // a resume may change the sampler's step count, not the U-Net's width
+        var refused = CliTestHost.Run("train", "--resume", run, "--steps", "5", "--set", "Channels=16");
+        RunFixtures.AssertOneLineError(refused.Code, refused.Err, "Channels");
+        var b = CliTestHost.Run("train", "--resume", run, "--steps", "5", "--set", "SampleSteps=3");
+        Assert.True(b.Code == 0, b.Err);
+        Assert.Contains("resuming", b.Err);
+        Assert.Equal(new long[] { 1, 2, 3, 4, 5 }, RunFixtures.TrainRows(run, "loss"));
+
+        var png = Path.Combine(run, "grid.png");
+        var s = CliTestHost.Run("sample", run, "--n", "4", "--out", png);
+        Assert.True(s.Code == 0, s.Err);
+        Assert.True(File.Exists(png));
+
+        var e = CliTestHost.Run("eval", run, "--eval-limit", "4");
+        Assert.True(e.Code == 0, e.Err);
+        using (var j = JsonDocument.Parse(e.Out.Trim().Split('\n')[^1]))
+            Assert.True(j.RootElement.GetProperty("test_bpd").GetDouble() > 1);
+    }
+}
