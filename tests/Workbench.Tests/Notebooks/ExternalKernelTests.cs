@@ -79,7 +79,7 @@ public class ExternalKernelTests(ITestOutputHelper output)
     public async Task PaperNotebooksRunInTheRealKernelInQuickMode()
     {
         var skipped = new List<string>();
-        foreach (var notebook in new[] { "01-glow.ipynb", "02-stylegan2.ipynb", "03-nvae.ipynb", "04-compare.ipynb" })
+        foreach (var notebook in new[] { "01-glow.ipynb", "02-stylegan2.ipynb", "03-nvae.ipynb", "04-compare.ipynb", "05-diffusion.ipynb" })
         {
             try { await RunsInTheRealKernelInQuickMode(notebook); }
             catch (SkipTestException e) when (e.Message.StartsWith("Fashion-MNIST", StringComparison.Ordinal))
