@@ -44,27 +44,7 @@ public sealed class FactorRegressor : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => net.call(x);
 
     /// <summary>Predicted factors for uint8 images [N, C, H, W], in eval mode without gradients, in batches.</summary>
-    public Tensor Predict(Tensor imagesUint8, int batchSize = 256)
-    {
-        bool was = training;
-        eval();
-        try
-        {
-            using var _ = no_grad();
-            var device = parameters().First().device;
-            var outs = new List<Tensor>();
-            for (long s = 0; s < imagesUint8.shape[0]; s += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                var x = Preprocess.ToSigned(imagesUint8[(int)s..(int)Math.Min(s + batchSize, imagesUint8.shape[0])].to(device));
-                outs.Add(forward(x).cpu().MoveToOuterDisposeScope());
-            }
-            var result = cat(outs, 0);
-            foreach (var o in outs) o.Dispose();
-            return result;
-        }
-        finally { if (was) train(); }
-    }
+    public Tensor Predict(Tensor imagesUint8, int batchSize = 256) => BatchedInference.Apply(this, imagesUint8, batchSize, forward);
 
     /// <summary>
     /// Trains on a labelled dataset by mean squared error over all factors (Adam, lr 2e-3), returning the log

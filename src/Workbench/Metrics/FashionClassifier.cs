@@ -51,27 +51,7 @@ public sealed class FashionClassifier : nn.Module<Tensor, Tensor>
         return (pred == data.Labels.cpu().to(ScalarType.Int64)).to(ScalarType.Float64).mean().item<double>();
     }
 
-    Tensor Apply(Tensor imagesUint8, int batchSize, Func<Tensor, Tensor> f)
-    {
-        bool was = training;
-        eval();
-        try
-        {
-            using var _ = no_grad();
-            var device = parameters().First().device;
-            var outs = new List<Tensor>();
-            for (long s = 0; s < imagesUint8.shape[0]; s += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                var x = Preprocess.ToSigned(imagesUint8[(int)s..(int)Math.Min(s + batchSize, imagesUint8.shape[0])].to(device));
-                outs.Add(f(x).cpu().MoveToOuterDisposeScope());
-            }
-            var result = cat(outs, 0);
-            foreach (var o in outs) o.Dispose();
-            return result;
-        }
-        finally { if (was) train(); }
-    }
+    Tensor Apply(Tensor imagesUint8, int batchSize, Func<Tensor, Tensor> f) => BatchedInference.Apply(this, imagesUint8, batchSize, f);
 
     /// <summary>
     /// Trains by cross-entropy on a labelled dataset (Adam, lr 1e-3, shuffled batches seeded by <paramref name="seed"/>),
