@@ -56,24 +56,8 @@ public sealed class FactorRegressor : nn.Module<Tensor, Tensor>
         if (data.Factors is null) throw new ArgumentException($"FactorRegressor.Fit: dataset {data.Name} has no factors");
         if (data.Factors.shape[1] != FactorNames.Count)
             throw new ArgumentException($"FactorRegressor.Fit: dataset {data.Name} has {data.Factors.shape[1]} factors, the regressor {FactorNames.Count}");
-        var device = parameters().First().device;
-        var loader = new BatchLoader(data, batchSize, shuffle: true, seed: seed, device: device);
-        using var opt = optim.Adam(parameters(), lr);
-        var log = new TrainingLog();
-        var ps = parameters().ToList();
-        train();
-        for (long step = 0; step < steps; step++)
-        {
-            var r = TrainStep.Run(opt, ps, () =>
-            {
-                var b = loader.Next();
-                return nn.functional.mse_loss(forward(Preprocess.ToSigned(b.Images)), b.Factors!);
-            }, step);
-            log.Add(step + 1, ("loss", r.Loss));
-            progress?.Invoke(step + 1, r.Loss);
-        }
-        eval();
-        return log;
+        return SupervisedTraining.Run(this, data, steps, batchSize, lr, seed,
+            (predicted, b) => nn.functional.mse_loss(predicted, b.Factors!), progress);
     }
 
     /// <summary>Mean squared error per factor on a dataset (e.g. the test split): [F] on the CPU.</summary>

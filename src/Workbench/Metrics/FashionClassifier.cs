@@ -61,24 +61,8 @@ public sealed class FashionClassifier : nn.Module<Tensor, Tensor>
         Action<long, double>? progress = null)
     {
         if (data.Labels is null) throw new ArgumentException($"FashionClassifier.Train: {data.Name} has no labels");
-        var device = parameters().First().device;
-        var loader = new BatchLoader(data, batchSize, shuffle: true, seed: seed, device: device);
-        using var opt = optim.Adam(parameters(), lr);
-        var log = new TrainingLog();
-        var ps = parameters().ToList();
-        train();
-        for (long step = 0; step < steps; step++)
-        {
-            var r = TrainStep.Run(opt, ps, () =>
-            {
-                var b = loader.Next();
-                return nn.functional.cross_entropy(forward(Preprocess.ToSigned(b.Images)), b.Labels!.to(ScalarType.Int64));
-            }, step);
-            log.Add(step + 1, ("loss", r.Loss));
-            progress?.Invoke(step + 1, r.Loss);
-        }
-        eval();
-        return log;
+        return SupervisedTraining.Run(this, data, steps, batchSize, lr, seed,
+            (logits, b) => nn.functional.cross_entropy(logits, b.Labels!.to(ScalarType.Int64)), progress);
     }
 
     /// <summary>The cache file for a classifier trained <paramref name="steps"/> steps with <paramref name="seed"/>.</summary>
