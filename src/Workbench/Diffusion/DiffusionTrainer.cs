@@ -24,8 +24,6 @@ public sealed class DiffusionTrainer : Trainer
     readonly List<Parameter> _params;
     readonly ForwardProcess _q;
     readonly ReverseProcess _p;
-    double _lossSum;
-    int _lossCount;
 
     /// <param name="model">the noise predictor to train (its device is the trainer's).</param>
     /// <param name="config">the training settings (null: the paper's).</param>
@@ -96,14 +94,7 @@ public sealed class DiffusionTrainer : Trainer
         }, step, Config.MaxGradNorm);
         Step = step + 1;
         _ema.Update(Config.EmaDecay);
-        _lossSum += lossValue;
-        _lossCount++;
-        if (Config.LogEvery > 0 && Step % Config.LogEvery == 0)
-        {
-            Log.Add(Step, ("loss", _lossSum / _lossCount), ("lr", lr));
-            _lossSum = 0;
-            _lossCount = 0;
-        }
+        LogIntervalMean("loss", lossValue, lr, Config.LogEvery);
         return new Dictionary<string, double> { ["loss"] = lossValue, ["lr"] = lr };
     }
 

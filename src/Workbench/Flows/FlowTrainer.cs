@@ -21,8 +21,6 @@ public sealed class FlowTrainer : Trainer
     readonly List<Parameter> _params;
     readonly Glow? _emaModel;   // Polyak-averaged weights (Glow's code evaluates with them), when EmaDecay is set
     readonly Ema? _ema;
-    double _bpdSum;
-    int _bpdCount;
 
     /// <param name="model">the Glow to train (its device is the trainer's).</param>
     /// <param name="config">the training settings.</param>
@@ -95,14 +93,7 @@ public sealed class FlowTrainer : Trainer
         Step = step + 1;
         // the average starts from the weights after the first step (after ActNorm's data-dependent initialisation)
         _ema?.Update(Step == 1 ? 0 : Config.EmaDecay!.Value);
-        _bpdSum += bpd;
-        _bpdCount++;
-        if (Config.LogEvery > 0 && Step % Config.LogEvery == 0)
-        {
-            Log.Add(Step, ("train_bpd", _bpdSum / _bpdCount), ("lr", lr));
-            _bpdSum = 0;
-            _bpdCount = 0;
-        }
+        LogIntervalMean("train_bpd", bpd, lr, Config.LogEvery);
         return new Dictionary<string, double> { ["train_bpd"] = bpd, ["lr"] = lr };
     }
 

@@ -95,6 +95,24 @@ public abstract class Trainer : IDisposable
         return Log;
     }
 
+    double _intervalSum;
+    int _intervalCount;
+
+    /// <summary>
+    /// Adds a step's <paramref name="value"/> to the mean of the current logging interval; when <see cref="Step"/> is a
+    /// multiple of <paramref name="every"/> (0: never), logs that mean as <paramref name="name"/> with the learning rate
+    /// and starts the next interval.
+    /// </summary>
+    protected void LogIntervalMean(string name, double value, double lr, int every)
+    {
+        _intervalSum += value;
+        _intervalCount++;
+        if (every <= 0 || Step % every != 0) return;
+        Log.Add(Step, (name, _intervalSum / _intervalCount), ("lr", lr));
+        _intervalSum = 0;
+        _intervalCount = 0;
+    }
+
     /// <summary>The next batch: <paramref name="images"/> when given, else the trainer's own loader's next.</summary>
     protected Tensor NextBatch(Tensor? images) =>
         images ?? (_loader ?? throw new InvalidOperationException($"{GetType().Name} was built without a training set: pass the batch")).Next().Images;
