@@ -82,16 +82,11 @@ public sealed class DiffusionTrainer : Trainer
         double lr = LearningRateAt(step);
         Schedules.SetLearningRate(_optimizer, lr);
         _model.train();
-        double lossValue = double.NaN;
-        TrainStep.Run(_optimizer, _params, () =>
+        double lossValue = TrainStep.Run(_optimizer, _params, () =>
         {
             var x0 = Preprocess.ToSigned(NextBatch(images)).to(_params[0].dtype);
-            var loss = SimpleLoss.Sample(_q, (x, t) => _model.call(x, t), x0);
-            lossValue = loss.item<float>();
-            if (double.IsFinite(lossValue) && lossValue > Config.DivergenceLoss)
-                throw new TrainingDivergedException(step, "loss", lossValue);
-            return loss;
-        }, step, Config.MaxGradNorm);
+            return SimpleLoss.Sample(_q, (x, t) => _model.call(x, t), x0);
+        }, step, Config.MaxGradNorm, divergeAbove: Config.DivergenceLoss).Loss;
         Step = step + 1;
         _ema.Update(Config.EmaDecay);
         LogIntervalMean("loss", lossValue, lr, Config.LogEvery);

@@ -80,16 +80,11 @@ public sealed class FlowTrainer : Trainer
         double lr = LearningRateAt(step);
         Schedules.SetLearningRate(_optimizer, lr);
         _model.train();
-        double bpd = double.NaN;
-        TrainStep.Run(_optimizer, _params, () =>
+        double bpd = TrainStep.Run(_optimizer, _params, () =>
         {
             var x = Preprocess.ToFlowInput(NextBatch(images), _model.Config.NBits, dequantize: true).to(_params[0].dtype);
-            var loss = _model.BitsPerDim(x).mean();
-            bpd = loss.item<float>();
-            if (double.IsFinite(bpd) && bpd > Config.DivergenceBpd)
-                throw new TrainingDivergedException(step, "train bpd", bpd);
-            return loss;
-        }, step, Config.MaxGradNorm);
+            return _model.BitsPerDim(x).mean();
+        }, step, Config.MaxGradNorm, divergeAbove: Config.DivergenceBpd, metric: "train bpd").Loss;
         Step = step + 1;
         // the average starts from the weights after the first step (after ActNorm's data-dependent initialisation)
         _ema?.Update(Step == 1 ? 0 : Config.EmaDecay!.Value);

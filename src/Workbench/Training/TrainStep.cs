@@ -10,18 +10,20 @@ public readonly record struct StepResult(double Loss, double GradNorm);
 /// <summary>
 /// One optimizer step inside its own dispose scope, so a long loop does not grow in memory: zero the
 /// gradients, compute the loss, backpropagate, clip the global gradient norm (optional), step. A loss that
-/// is NaN or infinite throws <see cref="TrainingDivergedException"/> before the parameters change.
+/// is NaN or infinite, or above <c>divergeAbove</c> when given (reported as <c>metric</c>), throws
+/// <see cref="TrainingDivergedException"/> before the parameters change.
 /// </summary>
 public static class TrainStep
 {
     public static StepResult Run(optim.Optimizer optimizer, IEnumerable<Parameter> parameters, Func<Tensor> loss,
-        long step, double? maxGradNorm = null)
+        long step, double? maxGradNorm = null, double? divergeAbove = null, string metric = "loss")
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
         var l = loss();
         double value = l.item<float>();
         if (!double.IsFinite(value)) throw new TrainingDivergedException(step, "loss", value);
+        if (value > divergeAbove) throw new TrainingDivergedException(step, metric, value);
         l.backward();
         var ps = parameters as IList<Parameter> ?? parameters.ToList();
         double norm = maxGradNorm is double max
