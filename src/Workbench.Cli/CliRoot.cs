@@ -5,6 +5,15 @@ namespace Workbench.Cli;
 /// <summary>The <c>workbench</c> command tree (also what the tests invoke).</summary>
 public static class CliRoot
 {
+    /// <summary>
+    /// <c>--threads</c> of info, train, sample and eval: libtorch's intra-op threads, applied before the command runs
+    /// (<see cref="Workbench.Training.Devices.ConfigureThreads"/>). A sweep has its own per-point <c>--threads</c>.
+    /// </summary>
+    static Option<int?> ThreadsOption() => NumberOption.Int("--threads",
+        $"libtorch intra-op threads (default: OMP_NUM_THREADS when set, else half the cores, at least 1: {Workbench.Training.Devices.DefaultThreads} here).");
+
+    static readonly string[] ThreadedCommands = { "info", "train", "sample", "eval" };
+
     public static RootCommand Build()
     {
         var verbose = new Option<bool>("--verbose") { Description = "Show stack traces with errors.", Recursive = true };
@@ -15,6 +24,8 @@ public static class CliRoot
         root.Subcommands.Add(SampleCommand.Create(verbose));
         root.Subcommands.Add(EvalCommand.Create(verbose));
         root.Subcommands.Add(SweepCommand.Create(verbose));
+        foreach (var command in root.Subcommands.Where(c => ThreadedCommands.Contains(c.Name)))
+            command.Options.Add(ThreadsOption());
         return root;
     }
 
@@ -25,7 +36,26 @@ public static class CliRoot
     public static int Run(string[] args)
     {
         var parsed = Build().Parse(args);
-        if (parsed.Errors.Count == 0) return parsed.Invoke();
+        if (parsed.Errors.Count == 0)
+        {
+            var invoked = parsed.CommandResult.Command;
+            if (ThreadedCommands.Contains(invoked.Name) && invoked.Options.OfType<Option<int?>>().FirstOrDefault(o => o.Name == "--threads") is { } option)
+            {
+                var threads = parsed.GetValue(option);
+                if (threads is < 1)
+                {
+                    Console.Error.WriteLine($"error: --threads {threads}: must be at least 1.");
+                    return 2;
+                }
+                try { Workbench.Training.Devices.ConfigureThreads(threads); }
+                catch (InvalidOperationException e)
+                {
+                    Console.Error.WriteLine($"error: {e.Message}");
+                    return 1;
+                }
+            }
+            return parsed.Invoke();
+        }
         foreach (var e in parsed.Errors) Console.Error.WriteLine($"error: {e.Message}");
         var command = string.Join(" ", parsed.CommandResult.Command is RootCommand ? Array.Empty<string>()
             : new[] { parsed.CommandResult.Command.Name });

@@ -18,7 +18,8 @@ public static class InfoCommand
             Console.WriteLine($"libtorch     {__version__}");
             Console.WriteLine($"device       {device} (override with {Devices.EnvironmentVariable}=cpu|cuda)");
             Console.WriteLine($"cuda         {(cuda.is_available() ? $"available, {cuda.device_count()} device(s)" : "not available")}");
-            Console.WriteLine($"threads      {get_num_threads()}");
+            Console.WriteLine($"threads      {get_num_threads()} (--threads N; default {Devices.DefaultThreads}: half the cores, or OMP_NUM_THREADS)");
+            Console.WriteLine($"allocator    {NativeAllocator.Describe()}");
             var datasets = new Dictionary<string, string>();
             foreach (var name in Workbench.Data.Datasets.Names.Order())
             {
@@ -34,6 +35,7 @@ public static class InfoCommand
                 libtorch = __version__,
                 device = device.ToString(),
                 threads = get_num_threads(),
+                malloc_tuned = NativeAllocator.Tuned,
                 datasets,
             }));
             return 0;

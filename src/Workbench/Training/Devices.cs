@@ -45,8 +45,29 @@ public static class Devices
         }
     }
 
-    /// <summary>One line for logs and notebooks: device, libtorch threads and versions.</summary>
+    /// <summary>One line for logs and notebooks: device, libtorch threads, allocator and versions.</summary>
     public static string Describe() =>
-        $"device {Default} | threads {get_num_threads()} | TorchSharp {typeof(torch).Assembly.GetName().Version} | " +
+        $"device {Default} | threads {get_num_threads()} | {NativeAllocator.Describe()} | TorchSharp {typeof(torch).Assembly.GetName().Version} | " +
         $"libtorch {__version__}";
+
+    /// <summary>
+    /// libtorch's intra-op threads when none are asked for: half the logical cores, at least one. A CPU step of the
+    /// Small presets gains little from a second thread, and loses several-fold when another process holds a core
+    /// (papers/performance.md); half the logical cores is also one thread per physical core on SMT machines.
+    /// </summary>
+    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>
+    /// Sets libtorch's intra-op threads: <paramref name="threads"/> when positive; otherwise leaves OMP_NUM_THREADS's
+    /// choice when that variable is set (a sweep sets it per point) and else uses <see cref="DefaultThreads"/>.
+    /// Returns the count in effect.
+    /// </summary>
+    public static int ConfigureThreads(int? threads = null)
+    {
+        if (threads is < 0) throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads: must be 1 or more (0 or none: the default).");
+        NativeLibraryCheck.EnsureLoaded();
+        if (threads is > 0) set_num_threads(threads.Value);
+        else if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"))) set_num_threads(DefaultThreads);
+        return get_num_threads();
+    }
 }
