@@ -21,8 +21,12 @@ build(args) -> worker object with
     sample(n)           -> None: sample n images in eval mode without grad (restore train mode after).
     forward_for_flops() -> None: one forward pass (with the loss) of one training batch; it is run
                            under torch.profiler(with_flops=True) and the FLOPs summed.
-  ``args`` has .threads, .batch, .seed.  Helper: ``fashion_batch(args)`` gives the fixed seeded random
-  uint8 batch of shape (B, 1, 28, 28) that each replica preprocesses as its family's trainer does.
+  ``args`` has .threads, .batch, .seed.  Helpers: ``fashion_batch(args)`` gives the fixed seeded random
+  uint8 batch of shape (B, 1, 28, 28) that each replica preprocesses as its family's trainer does;
+  ``uint8_batch(args, shape)`` the same for another image shape. StyleGAN2 uses its Small preset's data
+  shape (3, 32, 32) (28 is not a power of two; our C# worker does the same), so
+  ``uint8_batch(args, (3, 32, 32))``.
+  ``trainable_params(*modules)`` counts trainable parameters (shared ones once).
 
 Protocol (one line in, one line out, stdout flushed after every line; logs go to stderr)
     step K    -> ``step ms=<mean ms/step> rss_kb=<VmHWM kB> faults=<minor faults during the K steps>``
@@ -43,10 +47,15 @@ import traceback
 import torch
 
 
+def uint8_batch(args, shape):
+    """A fixed seeded random uint8 image batch (B, *shape)."""
+    g = torch.Generator().manual_seed(args.seed)
+    return torch.randint(0, 256, (args.batch,) + tuple(shape), dtype=torch.uint8, generator=g)
+
+
 def fashion_batch(args):
     """The fixed seeded random Fashion-MNIST-shaped uint8 batch (B, 1, 28, 28)."""
-    g = torch.Generator().manual_seed(args.seed)
-    return torch.randint(0, 256, (args.batch, 1, 28, 28), dtype=torch.uint8, generator=g)
+    return uint8_batch(args, (1, 28, 28))
 
 
 def trainable_params(*modules):
