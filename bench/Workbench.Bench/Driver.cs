@@ -276,6 +276,12 @@ static class Driver
                 ? $"- {r.Name}: paired; {gemm}."
                 : $"- {r.Name}: pairing skipped ({r.Skipped}); {gemm}.");
         }
+        var slow = results.Where(r => r.TorchGemm < 0.5 * r.OursGemm).ToList();
+        if (slow.Count > 0)
+            sb.AppendLine($"- NOTE: PyTorch's own GEMM is under half of ours ({F(slow.Max(r => r.TorchGemm))} vs {F(slow.Max(r => r.OursGemm))} GFLOP/s): " +
+                          "its BLAS is slow (Debian's python3-torch is built with BLAS_INFO=generic and uses whatever libblas.so.3 " +
+                          "provides, the netlib reference BLAS unless OpenBLAS is installed). Its matmul/Linear work is slowed and the " +
+                          "ratios flatter ours there; its convolutions go through oneDNN and are not affected.");
         Console.Write(sb.ToString());
     }
 
