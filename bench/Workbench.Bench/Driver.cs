@@ -169,15 +169,18 @@ static class Driver
             else
                 Console.WriteLine($"{family}: parameters ours {r.OursParams:N0}; pairing skipped: {r.Skipped}");
 
-            Measure(r.Steps, "step", o.Pairs, $"step {o.Steps}", ours, torch, f => new Timing(
-                WorkerProcess.Num(f, "ms"), (long)WorkerProcess.Num(f, "rss_kb"), (long)WorkerProcess.Num(f, "faults")), family);
-            Measure(r.Samples, "sample", o.SamplePairs, $"sample {o.SampleN}", ours, torch, f => new Timing(WorkerProcess.Num(f, "ms"), 0, 0), family);
+            torch = Measure(r, r.Steps, "step", o.Pairs, $"step {o.Steps}", ours, torch, f => new Timing(
+                WorkerProcess.Num(f, "ms"), (long)WorkerProcess.Num(f, "rss_kb"), (long)WorkerProcess.Num(f, "faults")));
+            torch = Measure(r, r.Samples, "sample", o.SamplePairs, $"sample {o.SampleN}", ours, torch, f => new Timing(WorkerProcess.Num(f, "ms"), 0, 0));
             r.OursGemm = WorkerProcess.Num(ours.Ask("gemm", "gemm"), "gflops");
             if (torch is not null)
             {
-                r.TorchGemm = WorkerProcess.Num(torch.Ask("gemm", "gemm"), "gflops");
-                try { r.FwdFlops = WorkerProcess.Num(torch.Ask("flops", "flops"), "fwd"); }
-                catch (WorkerException e) { Log($"{family}: no FLOPs: {e.Message}"); }
+                try
+                {
+                    r.TorchGemm = WorkerProcess.Num(torch.Ask("gemm", "gemm"), "gflops");
+                    r.FwdFlops = WorkerProcess.Num(torch.Ask("flops", "flops"), "fwd");
+                }
+                catch (WorkerException e) { Console.WriteLine($"{family}: the PyTorch replica failed on gemm/flops: {e.Message}"); }
             }
         }
         catch (Exception e) when (e is WorkerException or IOException or FormatException or KeyNotFoundException or System.ComponentModel.Win32Exception)
@@ -193,22 +196,38 @@ static class Driver
         return r;
     }
 
-    /// <summary>Pairs of one command, the first to run alternating (ours first in even pairs); each worker runs alone.</summary>
-    static void Measure(List<Pair> into, string kind, int pairs, string command, WorkerProcess ours, WorkerProcess? torch,
-        Func<Dictionary<string, string>, Timing> read, string family)
+    /// <summary>Pairs of one command, the first to run alternating (ours first in even pairs); each worker runs alone.
+    /// A replica that fails stops the pairing (the reason goes to <see cref="FamilyResult.Skipped"/>) and our side goes on
+    /// alone; returns the replica still running (null when none).</summary>
+    static WorkerProcess? Measure(FamilyResult r, List<Pair> into, string kind, int pairs, string command, WorkerProcess ours,
+        WorkerProcess? torch, Func<Dictionary<string, string>, Timing> read)
     {
         for (int i = 0; i < pairs; i++)
         {
             bool oursFirst = i % 2 == 0;
             Timing? t = null, u;
-            if (torch is not null && !oursFirst) t = read(torch.Ask(command, kind));
+            Timing? AskTorch()
+            {
+                if (torch is null) return null;
+                try { return read(torch.Ask(command, kind)); }
+                catch (WorkerException e)
+                {
+                    r.Skipped = $"the PyTorch replica failed during `{command}`: {e.Message}";
+                    Console.WriteLine($"{r.Name}: pairing stopped: {r.Skipped}");
+                    torch.Dispose();
+                    torch = null;
+                    return null;
+                }
+            }
+            if (!oursFirst) t = AskTorch();
             u = read(ours.Ask(command, kind));
-            if (torch is not null && oursFirst) t = read(torch.Ask(command, kind));
-            var pair = new Pair(kind, i, torch is null ? "ours" : oursFirst ? "ours" : "pytorch", u, t);
+            if (oursFirst) t = AskTorch();
+            var pair = new Pair(kind, i, t is null ? "ours" : oursFirst ? "ours" : "pytorch", u, t);
             into.Add(pair);
-            Log(string.Format(Inv, "{0} {1} {2}/{3}: ours {4:F1} ms{5}", family, kind, i + 1, pairs, u.Ms,
+            Log(string.Format(Inv, "{0} {1} {2}/{3}: ours {4:F1} ms{5}", r.Name, kind, i + 1, pairs, u.Ms,
                 t is null ? "" : string.Format(Inv, ", PyTorch {0:F1} ms, ratio {1:F2}", t.Ms, pair.Ratio)));
         }
+        return torch;
     }
 
     static void Log(string message)
@@ -250,23 +269,25 @@ static class Driver
                 sb.AppendLine($"| {r.Name} | {r.OursParams:N0} | – | failed: {r.Failed.Replace('|', '/')} | – | – | – | – | – | – | – |");
                 continue;
             }
-            bool paired = r.Skipped is null;
-            string pars = !paired ? $"{r.OursParams:N0}"
+            var tSteps = r.Steps.Where(p => p.Torch is not null).ToList();
+            var tSamples = r.Samples.Where(p => p.Torch is not null).ToList();
+            bool paired = tSteps.Count > 0 || tSamples.Count > 0;
+            string pars = r.TorchParams < 0 ? $"{r.OursParams:N0}"
                 : r.OursParams == r.TorchParams ? $"{r.OursParams:N0}" : $"**MISMATCH** {r.OursParams:N0} / {r.TorchParams:N0}";
             double oursMs = Median(r.Steps.Select(p => p.Ours.Ms));
-            double torchMs = paired ? Median(r.Steps.Select(p => p.Torch!.Ms)) : double.NaN;
+            double torchMs = Median(tSteps.Select(p => p.Torch!.Ms));
             double gflop = 3 * r.FwdFlops / 1e9;
             double peak = Math.Max(double.IsNaN(r.OursGemm) ? 0 : r.OursGemm, double.IsNaN(r.TorchGemm) ? 0 : r.TorchGemm);
             string Pct(double ms) => peak > 0 && !double.IsNaN(gflop) ? F(100 * gflop / (ms / 1000) / peak, "F1") + "%" : "–";
             double oursRss = r.Steps.Count == 0 ? double.NaN : r.Steps.Max(p => p.Ours.RssKb) / 1024.0;
-            double torchRss = paired && r.Steps.Count > 0 ? r.Steps.Max(p => p.Torch!.RssKb) / 1024.0 : double.NaN;
+            double torchRss = tSteps.Count > 0 ? tSteps.Max(p => p.Torch!.RssKb) / 1024.0 : double.NaN;
             double oursF = Median(r.Steps.Select(p => (double)p.Ours.Faults / o.Steps));
-            double torchF = paired ? Median(r.Steps.Select(p => (double)p.Torch!.Faults / o.Steps)) : double.NaN;
+            double torchF = Median(tSteps.Select(p => (double)p.Torch!.Faults / o.Steps));
             double oursS = Median(r.Samples.Select(p => p.Ours.Ms));
-            double torchS = paired ? Median(r.Samples.Select(p => p.Torch!.Ms)) : double.NaN;
-            sb.AppendLine($"| {r.Name} | {pars} | {F(torchMs)} | {F(oursMs)} | {(paired ? RatioCell(r.Steps) : "skipped")} | {F(gflop, "F2")} | " +
+            double torchS = Median(tSamples.Select(p => p.Torch!.Ms));
+            sb.AppendLine($"| {r.Name} | {pars} | {F(torchMs)} | {F(oursMs)} | {(tSteps.Count > 0 ? RatioCell(tSteps) : "skipped")} | {F(gflop, "F2")} | " +
                           $"{Pct(oursMs)} / {Pct(torchMs)} | {F(oursRss, "F0")} / {F(torchRss, "F0")} | {F(oursF, "F0")} / {F(torchF, "F0")} | " +
-                          $"{F(oursS)} / {F(torchS)} | {(paired ? RatioCell(r.Samples) : "skipped")} |");
+                          $"{F(oursS)} / {F(torchS)} | {(tSamples.Count > 0 ? RatioCell(tSamples) : "skipped")} |");
         }
         sb.AppendLine();
         foreach (var r in results)
@@ -274,7 +295,7 @@ static class Driver
             var gemm = $"GEMM peak ours {F(r.OursGemm)} GFLOP/s" + (double.IsNaN(r.TorchGemm) ? "" : $", PyTorch {F(r.TorchGemm)} GFLOP/s");
             sb.AppendLine(r.Skipped is null
                 ? $"- {r.Name}: paired; {gemm}."
-                : $"- {r.Name}: pairing skipped ({r.Skipped}); {gemm}.");
+                : $"- {r.Name}: pairing skipped or stopped ({r.Skipped}); {gemm}.");
         }
         var slow = results.Where(r => r.TorchGemm < 0.5 * r.OursGemm).ToList();
         if (slow.Count > 0)
