@@ -28,11 +28,13 @@ static class Driver
         public long Seed { get; init; }
         public string? Out { get; init; }
         public string Python { get; init; } = "/usr/bin/python3";
+        /// <summary>A folder put first on the PyTorch worker's LD_LIBRARY_PATH (e.g. OpenBLAS's libblas.so.3).</summary>
+        public string? TorchLib { get; init; }
     }
 
     const string Usage =
         "usage: bench/run [--families glow,nvae,vae,stylegan2] [--pairs 12] [--steps 3] [--sample-pairs 5] [--sample-n 64]\n" +
-        "                 [--threads 1] [--batch 64] [--seed 0] [--python /usr/bin/python3] [--out results.csv]\n" +
+        "                 [--threads 1] [--batch 64] [--seed 0] [--python /usr/bin/python3] [--torch-lib DIR] [--out results.csv]\n" +
         "       (our worker alone: Workbench.Bench worker --family F [--threads T] [--batch B] [--seed S])";
 
     static Options Parse(string[] args)
@@ -54,6 +56,7 @@ static class Driver
                 "--seed" => o with { Seed = long.Parse(Next(), Inv) },
                 "--out" => o with { Out = Next() },
                 "--python" => o with { Python = Next() },
+                "--torch-lib" => o with { TorchLib = Path.GetFullPath(Next()) },
                 "-h" or "--help" => throw new HelpException(),
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
@@ -104,9 +107,9 @@ static class Driver
         Console.WriteLine($"- machine: {CpuModel()}, {Environment.ProcessorCount} logical cores, load average at start {LoadAverage()}");
         Console.WriteLine($"- settings: families {string.Join(",", o.Families)}; {o.Pairs} pairs of `step {o.Steps}`, {o.SamplePairs} pairs of " +
                           $"`sample {o.SampleN}`; threads {o.Threads}, batch {o.Batch}, seed {o.Seed}");
-        var (torchVersion, torchWhy) = ProbeTorch(o.Python);
+        var (torchVersion, torchWhy) = ProbeTorch(o.Python, TorchEnvironment(o));
         Console.WriteLine(torchVersion is not null
-            ? $"- PyTorch: {torchVersion} under {o.Python}"
+            ? $"- PyTorch: {torchVersion} under {o.Python}" + (o.TorchLib is null ? "" : $", with {o.TorchLib} first on LD_LIBRARY_PATH")
             : $"- PyTorch: none: {torchWhy}; the pairing is skipped for every family and our numbers are printed alone");
         Console.WriteLine();
 
@@ -141,14 +144,14 @@ static class Driver
         {
             Log($"{family}: starting our worker");
             var (file, pre) = OurWorkerCommand();
-            ours = WorkerProcess.Start("ours", file, [.. pre, "worker", "--family", family, .. common], root);
+            ours = WorkerProcess.Start("ours", file, [.. pre, "worker", "--family", family, .. common], root, o.Threads);
             r.OursParams = long.Parse(ours.Ask(null, "ready")["params"], Inv);
             if (replica is not null)
             {
                 Log($"{family}: starting the PyTorch replica");
                 try
                 {
-                    torch = WorkerProcess.Start("pytorch", o.Python, ["-u", replica, .. common], root);
+                    torch = WorkerProcess.Start("pytorch", o.Python, ["-u", replica, .. common], root, o.Threads, TorchEnvironment(o));
                     r.TorchParams = long.Parse(torch.Ask(null, "ready")["params"], Inv);
                 }
                 catch (WorkerException e)
@@ -302,7 +305,8 @@ static class Driver
             sb.AppendLine($"- NOTE: PyTorch's own GEMM is under half of ours ({F(slow.Max(r => r.TorchGemm))} vs {F(slow.Max(r => r.OursGemm))} GFLOP/s): " +
                           "its BLAS is slow (Debian's python3-torch is built with BLAS_INFO=generic and uses whatever libblas.so.3 " +
                           "provides, the netlib reference BLAS unless OpenBLAS is installed). Its matmul/Linear work is slowed and the " +
-                          "ratios flatter ours there; its convolutions go through oneDNN and are not affected.");
+                          "ratios flatter ours there; its convolutions go through oneDNN and are not affected. Give it OpenBLAS with " +
+                          "`--torch-lib DIR` (bench/README.md).");
         Console.Write(sb.ToString());
     }
 
@@ -321,6 +325,18 @@ static class Driver
     }
 
     // ---------------------------------------------------------------- the machine and the workers
+
+    /// <summary>The PyTorch worker's extra environment: <c>--torch-lib</c> first on LD_LIBRARY_PATH.</summary>
+    static Dictionary<string, string> TorchEnvironment(Options o)
+    {
+        var env = new Dictionary<string, string>();
+        if (o.TorchLib is not null)
+        {
+            var old = Environment.GetEnvironmentVariable("LD_LIBRARY_PATH");
+            env["LD_LIBRARY_PATH"] = string.IsNullOrEmpty(old) ? o.TorchLib : o.TorchLib + ":" + old;
+        }
+        return env;
+    }
 
     /// <summary>How to start this program as a worker: the apphost itself, or `dotnet Workbench.Bench.dll`.</summary>
     static (string File, string[] Pre) OurWorkerCommand()
@@ -342,13 +358,14 @@ static class Driver
     }
 
     /// <summary>torch's version under the interpreter, or why there is none.</summary>
-    static (string? Version, string Why) ProbeTorch(string python)
+    static (string? Version, string Why) ProbeTorch(string python, IReadOnlyDictionary<string, string> environment)
     {
         if (!File.Exists(python)) return (null, $"{python} does not exist");
         try
         {
             var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in new[] { "-c", "import torch; print(torch.__version__)" }) psi.ArgumentList.Add(a);
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();

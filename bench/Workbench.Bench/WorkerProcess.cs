@@ -12,7 +12,8 @@ sealed class WorkerProcess : IDisposable
 
     WorkerProcess(string name, Process p) { Name = name; _p = p; }
 
-    public static WorkerProcess Start(string name, string file, IEnumerable<string> args, string workingDirectory)
+    public static WorkerProcess Start(string name, string file, IEnumerable<string> args, string workingDirectory, int threads,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -23,9 +24,10 @@ sealed class WorkerProcess : IDisposable
             WorkingDirectory = workingDirectory,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
-        // one intra-op pool per worker as the protocol sets it; keep OpenMP/MKL from spinning up more
-        psi.Environment["OMP_NUM_THREADS"] = "1";
-        psi.Environment["MKL_NUM_THREADS"] = "1";
+        // the protocol sets the intra-op threads; keep OpenMP, MKL and OpenBLAS pools at the same count
+        foreach (var v in new[] { "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS" })
+            psi.Environment[v] = threads.ToString(CultureInfo.InvariantCulture);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
         return new WorkerProcess(name, p);
     }
