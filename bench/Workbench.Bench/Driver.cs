@@ -30,11 +30,14 @@ static class Driver
         public string Python { get; init; } = "/usr/bin/python3";
         /// <summary>A folder put first on the PyTorch worker's LD_LIBRARY_PATH (e.g. OpenBLAS's libblas.so.3).</summary>
         public string? TorchLib { get; init; }
+        /// <summary>Extra environment of our worker (e.g. glibc malloc tunables), from repeated <c>--ours-env K=V</c>.</summary>
+        public Dictionary<string, string> OursEnv { get; init; } = new();
     }
 
     const string Usage =
         "usage: bench/run [--families glow,nvae,vae,stylegan2] [--pairs 12] [--steps 3] [--sample-pairs 5] [--sample-n 64]\n" +
-        "                 [--threads 1] [--batch 64] [--seed 0] [--python /usr/bin/python3] [--torch-lib DIR] [--out results.csv]\n" +
+        "                 [--threads 1] [--batch 64] [--seed 0] [--python /usr/bin/python3] [--torch-lib DIR]\n" +
+        "                 [--ours-env NAME=VALUE ...] [--out results.csv]\n" +
         "       (our worker alone: Workbench.Bench worker --family F [--threads T] [--batch B] [--seed S])";
 
     static Options Parse(string[] args)
@@ -57,6 +60,7 @@ static class Driver
                 "--out" => o with { Out = Next() },
                 "--python" => o with { Python = Next() },
                 "--torch-lib" => o with { TorchLib = Path.GetFullPath(Next()) },
+                "--ours-env" => o with { OursEnv = WithEnv(o.OursEnv, Next()) },
                 "-h" or "--help" => throw new HelpException(),
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
@@ -66,6 +70,13 @@ static class Driver
         if (o.Pairs < 1 || o.Steps < 1 || o.SamplePairs < 0 || o.SampleN < 1 || o.Threads < 1 || o.Batch < 1)
             throw new ArgumentException("--pairs, --steps, --sample-n, --threads and --batch must be positive, --sample-pairs >= 0");
         return o;
+    }
+
+    static Dictionary<string, string> WithEnv(Dictionary<string, string> env, string kv)
+    {
+        int eq = kv.IndexOf('=');
+        if (eq <= 0) throw new ArgumentException($"--ours-env wants NAME=VALUE, got '{kv}'");
+        return new Dictionary<string, string>(env) { [kv[..eq]] = kv[(eq + 1)..] };
     }
 
     sealed class HelpException : Exception;
@@ -107,6 +118,8 @@ static class Driver
         Console.WriteLine($"- machine: {CpuModel()}, {Environment.ProcessorCount} logical cores, load average at start {LoadAverage()}");
         Console.WriteLine($"- settings: families {string.Join(",", o.Families)}; {o.Pairs} pairs of `step {o.Steps}`, {o.SamplePairs} pairs of " +
                           $"`sample {o.SampleN}`; threads {o.Threads}, batch {o.Batch}, seed {o.Seed}");
+        if (o.OursEnv.Count > 0)
+            Console.WriteLine($"- our worker's extra environment: {string.Join(" ", o.OursEnv.Select(kv => $"{kv.Key}={kv.Value}"))}");
         var (torchVersion, torchWhy) = ProbeTorch(o.Python, TorchEnvironment(o));
         Console.WriteLine(torchVersion is not null
             ? $"- PyTorch: {torchVersion} under {o.Python}" + (o.TorchLib is null ? "" : $", with {o.TorchLib} first on LD_LIBRARY_PATH")
@@ -144,7 +157,7 @@ static class Driver
         {
             Log($"{family}: starting our worker");
             var (file, pre) = OurWorkerCommand();
-            ours = WorkerProcess.Start("ours", file, [.. pre, "worker", "--family", family, .. common], root, o.Threads);
+            ours = WorkerProcess.Start("ours", file, [.. pre, "worker", "--family", family, .. common], root, o.Threads, o.OursEnv);
             r.OursParams = long.Parse(ours.Ask(null, "ready")["params"], Inv);
             if (replica is not null)
             {
