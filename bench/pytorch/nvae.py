@@ -17,7 +17,7 @@ Adamax(lr from warm-up/cosine schedule, betas (0.9, 0.999), eps 1e-3, weight dec
 mean_b(-log p(x|z) + beta * sum_l gamma_l KL_l) + lambda * (sum_i sigma_i + sum_BN max|gamma|) with lambda = 1e-2,
 sigma_i by 4 power iterations per step over every conv (the WN applied weight or the plain weight); KL warm-up
 beta over 30% of the steps from 1e-4 and KL balancing while beta < 1; loss.item() finite check; backward;
-clip_grad_norm_(200); step. The per-step logging row (LogEvery) is left out, as the protocol says.
+clip_grad_norm_(200); step. The per-step logging row is left out (the C# worker sets LogEvery = 0).
 
 The depthwise 5x5 conv of the generator cells runs, as ours does on the CPU, through a custom autograd Function
 with the same hand-written backward as Nn/DepthwiseConv2dFunction.cs (default). ``--depthwise native`` uses

@@ -22,8 +22,10 @@ One iteration as StyleGan2Trainer.TrainStepOn does it (its order: G step first, 
   D: reals = x / 127.5 - 1; fakes from G under no_grad (mixing, no w_avg update); softplus(D(fake)) mean +
      softplus(-D(real)) mean, item() check, backward, Adam step.
 Lazy regularisation is off (R1Interval = PathLengthInterval = 0), so both Adams run at lr 0.002, betas (0, 0.99),
-eps 1e-8 (LazyRegularization's correction is the identity for interval 0). The per-step logging row is left out.
-Sampling (StyleGan2Family.Sample): G_ema in eval mode, seeded z, no truncation, constant noise, to uint8.
+eps 1e-8 (LazyRegularization's correction is the identity for interval 0). The trainer's per-step log row (four
+item() calls on the D logits) is part of TrainStepOn and stays in, as in the C# worker (bench/Workbench.Bench).
+Sampling (the C# worker's: GEma.Sample(n, 1.0) then Preprocess.FromSigned): G_ema in eval mode, unseeded z, no
+truncation, constant noise, to uint8.
 """
 import math
 import os
@@ -347,12 +349,12 @@ class StyleGan2Generator(nn.Module):
             return ws1
         return torch.cat([ws1[:, :crossover], ws2[:, crossover:]], 1)
 
-    def sample(self, n, seed):
+    def sample(self, n, seed=None):
         was = self.training
         self.eval()
         try:
             with torch.no_grad():
-                g = torch.Generator().manual_seed(seed)
+                g = None if seed is None else torch.Generator().manual_seed(seed)
                 z = torch.randn(n, self.cfg.z_dim, generator=g)
                 return self.synthesize(self.map_to_w(z), "const")  # psi = 1: no truncation
         finally:
@@ -512,14 +514,19 @@ class StyleGan2Bench:
         self.d_opt.step()
         self.images_seen += b
         self.step_no += 1
+        # the trainer's own log row stays in our TrainStepOn (the C# worker keeps it): four item() calls
+        real_logits.detach().mean().item(), real_logits.detach().std().item()
+        fake_logits.detach().mean().item(), fake_logits.detach().std().item()
 
     def sample(self, n):
-        img = self.G_ema.sample(n, 1234)
+        img = self.G_ema.sample(n)  # GEma.Sample(n, 1.0): unseeded z, constant noise
         ((img + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)  # Preprocess.FromSigned
 
     def forward_for_flops(self):
         """Forward passes of one iteration with their losses: G -> D (generator loss), then D on reals and on
-        no-grad fakes (discriminator loss)."""
+        no-grad fakes (discriminator loss): 2 G forwards + 3 D forwards. Note: PyTorch 1.13's profiler counts no
+        FLOPs for aten::conv_transpose2d, so the three upsampling layers' transposed convs are missing from the sum:
+        2 * 2*B*(64*16*64*9 + 64*64*32*9 + 32*256*16*9) = B * 11,796,480 FLOPs per iteration."""
         b = self.cfg.batch_size
         self.G.train()
         self.D.train()
