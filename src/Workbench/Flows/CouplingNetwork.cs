@@ -23,6 +23,13 @@ public sealed class CouplingNetwork : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) =>
-        conv3.call(nn.functional.relu(conv2.call(nn.functional.relu(conv1.call(x)))));
+    /// <remarks>
+    /// The three convolutions run on a channels-last (NHWC) copy of the input, which oneDNN convolves without reordering
+    /// activations to and from its blocked layout around every convolution; the result returns to NCHW.
+    /// </remarks>
+    public override Tensor forward(Tensor x)
+    {
+        var h = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+        return conv3.call(nn.functional.relu(conv2.call(nn.functional.relu(conv1.call(h))))).contiguous();
+    }
 }
