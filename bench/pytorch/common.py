@@ -27,6 +27,8 @@ build(args) -> worker object with
   shape (3, 32, 32) (28 is not a power of two; our C# worker does the same), so
   ``uint8_batch(args, (3, 32, 32))``.
   ``trainable_params(*modules)`` counts trainable parameters (shared ones once).
+  ``optimizer_step(opt, params, loss_fn, max_grad_norm, step_index, diverge_above=None, metric="loss")`` is
+  the optimiser-step body of our Training/TrainStep.Run that the Glow, NVAE and VAE replicas share.
 
 Protocol (one line in, one line out, stdout flushed after every line; logs go to stderr)
     step K    -> ``step ms=<mean ms/step> rss_kb=<VmHWM kB> faults=<minor faults during the K steps>``
@@ -39,6 +41,7 @@ VmHWM is reset before the K steps by writing "5" to /proc/self/clear_refs when p
 reported unreset (peak since start).
 """
 import argparse
+import math
 import resource
 import sys
 import time
@@ -66,6 +69,27 @@ def trainable_params(*modules):
             if p.requires_grad:
                 seen[id(p)] = p.numel()
     return sum(seen.values())
+
+
+def optimizer_step(opt, params, loss_fn, max_grad_norm, step_index, diverge_above=None, metric="loss"):
+    """One optimiser step as Training/TrainStep.Run does it; returns the loss value (a float).
+
+    ``opt.zero_grad()``; ``loss = loss_fn()``; ``loss.item()`` and a divergence check (not finite, or above
+    ``diverge_above`` when given; ``metric`` names the value in the message); ``backward()``;
+    ``clip_grad_norm_(params, max_grad_norm)`` and a finite check of the norm; ``opt.step()``. Raises
+    RuntimeError("training diverged at step ...") on divergence. The caller advances its own step counter.
+    """
+    opt.zero_grad()
+    loss = loss_fn()
+    value = loss.item()
+    if not math.isfinite(value) or (diverge_above is not None and value > diverge_above):
+        raise RuntimeError("training diverged at step %d: %s = %s" % (step_index, metric, value))
+    loss.backward()
+    norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
+    if not math.isfinite(norm):
+        raise RuntimeError("training diverged at step %d: gradient norm = %s" % (step_index, norm))
+    opt.step()
+    return value
 
 
 def _out(line):

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import fashion_batch, run_worker, trainable_params
+from common import fashion_batch, optimizer_step, run_worker, trainable_params
 
 LEVELS, STEPS, HIDDEN, NBITS = 2, 8, 64, 8
 LR, WARMUP, MAX_GRAD_NORM, DIVERGE_BPD = 1e-3, 200, 100.0, 50.0
@@ -286,16 +286,8 @@ class GlowWorker:
         for g in self.opt.param_groups:
             g["lr"] = lr
         self.model.train()
-        self.opt.zero_grad()
-        loss = self.model.bits_per_dim(self._input()).mean()
-        value = loss.item()
-        if not math.isfinite(value) or value > DIVERGE_BPD:
-            raise RuntimeError("training diverged at step %d: train bpd %g" % (self.step_index, value))
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(self.params_list, MAX_GRAD_NORM)
-        if not math.isfinite(float(norm)):
-            raise RuntimeError("training diverged at step %d: gradient norm %g" % (self.step_index, float(norm)))
-        self.opt.step()
+        optimizer_step(self.opt, self.params_list, lambda: self.model.bits_per_dim(self._input()).mean(),
+                       MAX_GRAD_NORM, self.step_index, DIVERGE_BPD, "train bpd")
         self.step_index += 1
 
     def sample(self, n):

@@ -32,7 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import fashion_batch, parse_args, run_worker, trainable_params  # noqa: E402
+from common import fashion_batch, optimizer_step, run_worker, trainable_params  # noqa: E402
 
 HALF_LOG_2PI = 0.91893853320467274178
 
@@ -270,6 +270,7 @@ class DiscretizedLogisticMixture:
         choice = logits.argmax(1)
         onehot = F.one_hot(choice, k).permute(0, 3, 1, 2).to(means.dtype).unsqueeze(1)
         mu = (means * onehot).sum(2)
+        (log_scales * onehot).sum(2)  # Draw selects the scales before it knows it is not sampling (as ours does)
         xs = []
         for ch in range(c):
             m = mu[:, ch]
@@ -475,6 +476,7 @@ class SpectralRegularizer(nn.Module):
 # ------------------------------------------------------------------------------------------------ trainer
 
 def warmup_cosine(step, lr, warmup, total, floor):
+    warmup = max(0, warmup)
     if step < warmup:
         return lr * min(1.0, (step + 1) / float(warmup)) if warmup > 0 else lr
     t = min(1.0, (step - warmup) / float(max(1, total - warmup)))
@@ -485,6 +487,25 @@ def warmup_coefficient(step, anneal, const, minimum):
     if anneal <= 0:
         return 1.0
     return max(min((step - const) / float(anneal), 1.0), minimum)
+
+
+def kl_beta(step, t=TRAIN):
+    """NvaeTrainer's KL warm-up coefficient beta for a 0-based step."""
+    return warmup_coefficient(step, int(t["kl_anneal_fraction"] * t["steps"]), int(t["kl_const_fraction"] * t["steps"]),
+                              t["kl_min_coefficient"])
+
+
+def balanced_kl(kls, beta, alpha, balance=True):
+    """beta * sum_l gamma_l KL_l per sample (KlBalancer.Balance / Coefficients; gamma = 1 once beta reaches 1)."""
+    kl_g = torch.stack([k.sum((1, 2, 3)) for k in kls], 1)  # VaeOutput.KlPerGroup [B, L]
+    if balance and beta < 1.0:
+        with torch.no_grad():
+            c = kl_g.detach().abs().mean(0) + 0.01
+            c = c / alpha
+            gamma = c / c.mean()
+    else:
+        gamma = torch.ones(kl_g.shape[1])
+    return beta * (kl_g * gamma.unsqueeze(0)).sum(1)
 
 
 class NvaeBench:
@@ -505,16 +526,7 @@ class NvaeBench:
     def _loss(self, beta, lam):
         t = TRAIN
         params, log_px, kls, log_q, log_p, zs = self.model(self.images)
-        kl_g = torch.stack([k.sum((1, 2, 3)) for k in kls], 1)  # VaeOutput.KlPerGroup [B, L]
-        if t["kl_balance"] and beta < 1.0:  # KlBalancer.Balance / Coefficients
-            with torch.no_grad():
-                c = kl_g.detach().abs().mean(0) + 0.01
-                c = c / self.model.alpha
-                gamma = c / c.mean()
-        else:
-            gamma = torch.ones(kl_g.shape[1])
-        kl_bal = beta * (kl_g * gamma.unsqueeze(0)).sum(1)
-        loss = (-log_px + kl_bal).mean()
+        loss = (-log_px + balanced_kl(kls, beta, self.model.alpha, t["kl_balance"])).mean()
         if lam > 0:
             s = self.spectral.sum_of_sigmas(t["power_iterations"])
             s.item()  # sr = s.item<float>() in the trainer's closure
@@ -529,21 +541,10 @@ class NvaeBench:
         lr = warmup_cosine(step, t["lr"], t["warmup_steps"], t["steps"], t["min_lr"])
         for g in self.opt.param_groups:
             g["lr"] = lr
-        beta = warmup_coefficient(step, int(t["kl_anneal_fraction"] * t["steps"]), int(t["kl_const_fraction"] * t["steps"]),
-                                  t["kl_min_coefficient"])
+        beta = kl_beta(step)
         lam = t["spectral_lambda"]  # SpectralLambdaInit is null: constant lambda
         self.model.train()
-        # TrainStep.Run
-        self.opt.zero_grad()
-        loss = self._loss(beta, lam)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise RuntimeError("training diverged at step %d: loss = %s" % (step, value))
-        loss.backward()
-        norm = float(torch.nn.utils.clip_grad_norm_(self.parameters, t["max_grad_norm"]))
-        if not math.isfinite(norm):
-            raise RuntimeError("training diverged at step %d: gradient norm = %s" % (step, norm))
-        self.opt.step()
+        optimizer_step(self.opt, self.parameters, lambda: self._loss(beta, lam), t["max_grad_norm"], step)  # TrainStep.Run
         self.step_no = step + 1
 
     def sample(self, n):
@@ -557,12 +558,9 @@ class NvaeBench:
             self.model.train(was)
 
     def forward_for_flops(self):
-        t = TRAIN
-        beta = warmup_coefficient(self.step_no, int(t["kl_anneal_fraction"] * t["steps"]),
-                                  int(t["kl_const_fraction"] * t["steps"]), t["kl_min_coefficient"])
         self.model.train()
         with torch.no_grad():
-            self._loss(beta, t["spectral_lambda"])
+            self._loss(kl_beta(self.step_no), TRAIN["spectral_lambda"])
 
 
 def build(args):
