@@ -34,118 +34,74 @@ static class BenchFamilies
 
     public static IBenchFamily Create(string family, int batch, long seed) => family switch
     {
-        "glow" => new GlowBench(batch, seed),
-        "nvae" => new VaeBench(new Workbench.Nvae.Nvae(NvaeConfig.Small), batch, seed),
-        "vae" => new VaeBench(new Vae(VaeConfig.Small), batch, seed),
-        "stylegan2" => new StyleGan2Bench(batch, seed),
+        "glow" => Glow(batch, seed),
+        "nvae" => Vae(new Workbench.Nvae.Nvae(NvaeConfig.Small), batch, seed),
+        "vae" => Vae(new Vae(VaeConfig.Small), batch, seed),
+        "stylegan2" => StyleGan2(batch, seed),
         _ => throw new ArgumentException($"unknown family '{family}' (choose {string.Join(", ", Names)})"),
     };
 
     public static long Trainable(params nn.Module[] modules) =>
         modules.SelectMany(m => m.parameters()).Where(p => p.requires_grad).Distinct().Sum(p => p.numel());
-}
 
-/// <summary>Glow Small on 1x28x28 through <see cref="FlowTrainer.TrainStepOn"/> (dequantization, bits/dim, Adam with
-/// warm-up, clipping); logging off (LogEvery = 0). Sampling: <see cref="Glow.Sample"/> at T = 1 to uint8.</summary>
-sealed class GlowBench : IBenchFamily
-{
-    readonly Glow _model;
-    readonly FlowTrainer _trainer;
-    readonly Tensor _images;
-
-    public GlowBench(int batch, long seed)
+    /// <summary>Glow Small on 1x28x28 through <see cref="FlowTrainer.TrainStepOn"/> (dequantization, bits/dim, Adam with
+    /// warm-up, clipping); logging off (LogEvery = 0). Sampling: <see cref="Glow.Sample"/> at T = 1 to uint8.</summary>
+    static IBenchFamily Glow(int batch, long seed)
     {
-        _model = new Glow(GlowConfig.Small, 1, 28, 28);
-        _trainer = new FlowTrainer(_model, new FlowTrainConfig { BatchSize = batch, LogEvery = 0 });
-        _images = BenchFamilies.RandomImages(batch, seed, 1, 28, 28);
+        var model = new Glow(GlowConfig.Small, 1, 28, 28);
+        var trainer = new FlowTrainer(model, new FlowTrainConfig { BatchSize = batch, LogEvery = 0 });
+        return new TrainerBench(trainer, RandomImages(batch, seed, 1, 28, 28),
+            n => EvalMode.Run(model, () => Preprocess.FromFlowOutput(model.Sample(n, 1.0), model.Config.NBits)), model);
     }
 
-    public long Params => BenchFamilies.Trainable(_model);
-
-    public void Step()
+    /// <summary>The plain VAE or NVAE Small through <see cref="NvaeTrainer.TrainStepOn"/> (ELBO with KL warm-up and
+    /// balancing, spectral regularisation, Adamax with warm-up/cosine LR, clipping); its per-step metric row is off
+    /// (LogEvery = 0). Sampling: <see cref="VaeModel.SampleImages"/> from the prior at T = 1.</summary>
+    static IBenchFamily Vae(VaeModel model, int batch, long seed)
     {
-        using var scope = NewDisposeScope();
-        _trainer.TrainStepOn(_images);
-    }
-
-    public void Sample(int n)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        EvalMode.Run(_model, () => Preprocess.FromFlowOutput(_model.Sample(n, 1.0), _model.Config.NBits));
-    }
-
-    public void Dispose() { _trainer.Dispose(); _model.Dispose(); _images.Dispose(); }
-}
-
-/// <summary>The plain VAE or NVAE Small through <see cref="NvaeTrainer.TrainStepOn"/> (ELBO with KL warm-up and
-/// balancing, spectral regularisation, Adamax with warm-up/cosine LR, clipping); its per-step metric row is off
-/// (LogEvery = 0). Sampling: <see cref="VaeModel.SampleImages"/> from the prior at T = 1.</summary>
-sealed class VaeBench : IBenchFamily
-{
-    readonly VaeModel _model;
-    readonly NvaeTrainer _trainer;
-    readonly Tensor _images;
-
-    public VaeBench(VaeModel model, int batch, long seed)
-    {
-        _model = model;
-        _trainer = new NvaeTrainer(model, new NvaeTrainerConfig(BatchSize: batch, LogEvery: 0));
+        var trainer = new NvaeTrainer(model, new NvaeTrainerConfig(BatchSize: batch, LogEvery: 0));
         var (c, h, w) = model.ImageShape;
-        _images = BenchFamilies.RandomImages(batch, seed, c, h, w);
+        return new TrainerBench(trainer, RandomImages(batch, seed, c, h, w), n => EvalMode.Run(model, () => model.SampleImages(n, 1.0)), model);
     }
 
-    public long Params => BenchFamilies.Trainable(_model);
-
-    public void Step()
-    {
-        using var scope = NewDisposeScope();
-        _trainer.TrainStepOn(_images);
-    }
-
-    public void Sample(int n)
-    {
-        using var scope = NewDisposeScope();
-        EvalMode.Run(_model, () => _model.SampleImages(n, 1.0));
-    }
-
-    public void Dispose() { _trainer.Dispose(); _model.Dispose(); _images.Dispose(); }
-}
-
-/// <summary>StyleGAN2 Small (3x32x32, its preset's data shape) through <see cref="StyleGan2Trainer.TrainStepOn"/> with
-/// lazy regularisation off (R1Interval = PathLengthInterval = 0): G step with style mixing, G EMA, D step. The
-/// trainer's own per-step log row (a few item() calls) is part of that entry point and stays in. Sampling: G_ema from
-/// z through mapping and synthesis (ψ = 1), to uint8.</summary>
-sealed class StyleGan2Bench : IBenchFamily
-{
-    readonly StyleGan2Generator _g;
-    readonly StyleGan2Discriminator _d;
-    readonly StyleGan2Trainer _trainer;
-    readonly Tensor _images;
-
-    public StyleGan2Bench(int batch, long seed)
+    /// <summary>StyleGAN2 Small (3x32x32, its preset's data shape) through <see cref="StyleGan2Trainer.TrainStepOn"/> with
+    /// lazy regularisation off (R1Interval = PathLengthInterval = 0): G step with style mixing, G EMA, D step. The
+    /// trainer's own per-step log row (a few item() calls) is part of that entry point and stays in. Sampling: G_ema from
+    /// z through mapping and synthesis (ψ = 1), to uint8.</summary>
+    static IBenchFamily StyleGan2(int batch, long seed)
     {
         var config = StyleGan2Config.Small with { R1Interval = 0, PathLengthInterval = 0, BatchSize = batch };
-        _g = new StyleGan2Generator(config);
-        _d = new StyleGan2Discriminator(config);
-        _trainer = new StyleGan2Trainer(_g, _d, config);
-        _images = BenchFamilies.RandomImages(batch, seed, config.ImageChannels, config.Resolution, config.Resolution);
+        var g = new StyleGan2Generator(config);
+        var d = new StyleGan2Discriminator(config);
+        var trainer = new StyleGan2Trainer(g, d, config);
+        return new TrainerBench(trainer, RandomImages(batch, seed, config.ImageChannels, config.Resolution, config.Resolution),
+            n => Preprocess.FromSigned(trainer.GEma.Sample(n, 1.0)), g, d);
     }
+}
 
-    public long Params => BenchFamilies.Trainable(_g, _d);
+/// <summary>A family's trainer, its fixed batch and its sampler: each step and each sampling in its own dispose scope
+/// (sampling without gradients); the trainable parameters are those of <paramref name="modules"/>.</summary>
+sealed class TrainerBench(Trainer trainer, Tensor images, Func<int, Tensor> sample, params nn.Module[] modules) : IBenchFamily
+{
+    public long Params => BenchFamilies.Trainable(modules);
 
     public void Step()
     {
         using var scope = NewDisposeScope();
-        _trainer.TrainStepOn(_images);
+        trainer.TrainStepOn(images);
     }
 
     public void Sample(int n)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        Preprocess.FromSigned(_trainer.GEma.Sample(n, 1.0));
+        sample(n);
     }
 
-    public void Dispose() { _trainer.Dispose(); _g.Dispose(); _d.Dispose(); _images.Dispose(); }
+    public void Dispose()
+    {
+        trainer.Dispose();
+        foreach (var m in modules) m.Dispose();
+        images.Dispose();
+    }
 }
