@@ -21,8 +21,15 @@ public static class NativeLibraryCheck
         }
     }
 
-    /// <summary>The message for a failed load: the innermost cause, the copies that may have been loaded, the fix.</summary>
-    public static string Explain(Exception e, string torchSharpAssemblyPath)
+    /// <summary>Where a libtorch installed for the whole system (Debian's <c>libtorch1.13</c>, which
+    /// <c>python3-torch</c> pulls in) is found by the dynamic loader's default search.</summary>
+    public static readonly string[] SystemLibraryFolders =
+        { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib" };
+
+    /// <summary>The message for a failed load: the innermost cause, the copies that may have been loaded, the fix,
+    /// and a system-wide libtorch when there is one (in a notebook kernel TorchSharp loads libtorch by name, so the
+    /// loader's default search finds that one before TorchSharp's own and libLibTorchSharp then fails to load).</summary>
+    public static string Explain(Exception e, string torchSharpAssemblyPath, IEnumerable<string>? systemLibraryFolders = null)
     {
         var cause = e;
         while (cause.InnerException is not null) cause = cause.InnerException;
@@ -32,6 +39,15 @@ public static class NativeLibraryCheck
         return $"TorchSharp's native library could not be loaded{where}: {cause.Message.Split('\n')[0].Trim()} " +
                "On hosts whose libstdc++ predates GCC 13 (Debian 12), run `dotnet build Workbench.sln` in the repository, " +
                "which patches every copy including the notebook kernel's, then restart the kernel " +
-               "(environment.md, \"TorchSharp's native library\").";
+               "(environment.md, \"TorchSharp's native library\")." + SystemLibtorchHint(systemLibraryFolders ?? SystemLibraryFolders);
+    }
+
+    static string SystemLibtorchHint(IEnumerable<string> folders)
+    {
+        var system = folders.Select(f => Path.Combine(f, "libtorch_cpu.so")).FirstOrDefault(File.Exists);
+        return system is null ? "" :
+            $" A system-wide libtorch is installed ({system}, e.g. by Debian's python3-torch): in a notebook kernel TorchSharp " +
+            "loads libtorch by name and gets that one instead of its own. Remove the package (apt-get remove libtorch1.13), " +
+            "or run the notebook with `workbench notebook run`, which loads TorchSharp's own copy.";
     }
 }

@@ -21,6 +21,13 @@ public class NativeLibraryCheckTests
             Assert.DoesNotContain("more detail", message);
             Assert.Contains("dotnet build Workbench.sln", message);
             Assert.Contains("restart the kernel", message);
+            Assert.DoesNotContain("system-wide libtorch", NativeLibraryCheck.Explain(failure, Path.Combine(folder, "TorchSharp.dll"), new[] { folder }));
+
+            // a libtorch on the loader's default path (Debian's python3-torch) is named, with the way out
+            File.WriteAllText(Path.Combine(folder, "libtorch_cpu.so"), "");
+            var withSystem = NativeLibraryCheck.Explain(failure, Path.Combine(folder, "TorchSharp.dll"), new[] { "/nonexistent", folder });
+            Assert.Contains($"system-wide libtorch is installed ({Path.Combine(folder, "libtorch_cpu.so")}", withSystem);
+            Assert.Contains("workbench notebook run", withSystem);
         }
         finally { Directory.Delete(folder, recursive: true); }
     }
