@@ -36,31 +36,33 @@ public static class CliRoot
     public static int Run(string[] args)
     {
         var parsed = Build().Parse(args);
-        if (parsed.Errors.Count == 0)
-        {
-            var invoked = parsed.CommandResult.Command;
-            if (ThreadedCommands.Contains(invoked.Name) && invoked.Options.OfType<Option<int?>>().FirstOrDefault(o => o.Name == "--threads") is { } option)
-            {
-                var threads = parsed.GetValue(option);
-                if (threads is < 1)
-                {
-                    Console.Error.WriteLine($"error: --threads {threads}: must be at least 1.");
-                    return 2;
-                }
-                try { Workbench.Training.Devices.ConfigureThreads(threads); }
-                catch (InvalidOperationException e)
-                {
-                    Console.Error.WriteLine($"error: {e.Message}");
-                    return 1;
-                }
-            }
-            return parsed.Invoke();
-        }
+        if (parsed.Errors.Count == 0) return ApplyThreads(parsed) ?? parsed.Invoke();
         foreach (var e in parsed.Errors) Console.Error.WriteLine($"error: {e.Message}");
         var command = string.Join(" ", parsed.CommandResult.Command is RootCommand ? Array.Empty<string>()
             : new[] { parsed.CommandResult.Command.Name });
         Console.Error.WriteLine($"(see `workbench {command}{(command.Length > 0 ? " " : "")}--help`)");
         return 2;
+    }
+
+    /// <summary>Applies <c>--threads</c> (or the default rule) before a command that has it; an exit code when it cannot.</summary>
+    static int? ApplyThreads(ParseResult parsed)
+    {
+        var invoked = parsed.CommandResult.Command;
+        if (!ThreadedCommands.Contains(invoked.Name) || invoked.Options.OfType<Option<int?>>().FirstOrDefault(o => o.Name == "--threads") is not { } option)
+            return null;
+        var threads = parsed.GetValue(option);
+        if (threads is < 1)
+        {
+            Console.Error.WriteLine($"error: --threads {threads}: must be at least 1.");
+            return 2;
+        }
+        try { Workbench.Training.Devices.ConfigureThreads(threads); }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        return null;
     }
 }
 

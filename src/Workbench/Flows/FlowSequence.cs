@@ -33,7 +33,7 @@ public class FlowSequence : FlowLayer
         {
             using var scope = NewDisposeScope();
             var (y, ld) = layer.Forward(x);
-            logdet = KeepOutside(logdet + ld, x);
+            logdet = (logdet + ld).MoveToOuterDisposeScope();
             x = KeepOutside(y, x);
         }
         return (x, logdet);
