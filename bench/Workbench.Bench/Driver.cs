@@ -16,7 +16,7 @@ static class Driver
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    sealed record Options
+    public sealed record Options
     {
         public string[] Families { get; init; } = BenchFamilies.Names;
         public int Pairs { get; init; } = 12;
@@ -34,43 +34,17 @@ static class Driver
         public Dictionary<string, string> OursEnv { get; init; } = new();
     }
 
-    const string Usage =
-        "usage: bench/run [--families glow,nvae,vae,stylegan2] [--pairs 12] [--steps 3] [--sample-pairs 5] [--sample-n 64]\n" +
-        "                 [--threads 1] [--batch 64] [--seed 0] [--python /usr/bin/python3] [--torch-lib DIR]\n" +
-        "                 [--ours-env NAME=VALUE ...] [--out results.csv]\n" +
-        "       (our worker alone: Workbench.Bench worker --family F [--threads T] [--batch B] [--seed S])";
-
-    static Options Parse(string[] args)
+    /// <summary>Checks what System.CommandLine's types cannot (known families, positive counts).</summary>
+    static void Validate(Options o)
     {
-        var o = new Options();
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            int Int() => int.Parse(Next(), Inv);
-            o = args[i] switch
-            {
-                "--families" => o with { Families = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
-                "--pairs" => o with { Pairs = Int() },
-                "--steps" => o with { Steps = Int() },
-                "--sample-pairs" => o with { SamplePairs = Int() },
-                "--sample-n" => o with { SampleN = Int() },
-                "--threads" => o with { Threads = Int() },
-                "--batch" => o with { Batch = Int() },
-                "--seed" => o with { Seed = long.Parse(Next(), Inv) },
-                "--out" => o with { Out = Next() },
-                "--python" => o with { Python = Next() },
-                "--torch-lib" => o with { TorchLib = Path.GetFullPath(Next()) },
-                "--ours-env" => o with { OursEnv = WithEnv(o.OursEnv, Next()) },
-                "-h" or "--help" => throw new HelpException(),
-                _ => throw new ArgumentException($"unknown option {args[i]}"),
-            };
-        }
         foreach (var f in o.Families)
             if (!BenchFamilies.Names.Contains(f)) throw new ArgumentException($"unknown family '{f}' (choose {string.Join(", ", BenchFamilies.Names)})");
         if (o.Pairs < 1 || o.Steps < 1 || o.SamplePairs < 0 || o.SampleN < 1 || o.Threads < 1 || o.Batch < 1)
             throw new ArgumentException("--pairs, --steps, --sample-n, --threads and --batch must be positive, --sample-pairs >= 0");
-        return o;
     }
+
+    /// <summary>NAME=VALUE pairs of <c>--ours-env</c> as a dictionary.</summary>
+    public static Dictionary<string, string> ParseEnvironment(IEnumerable<string> pairs) => pairs.Aggregate(new Dictionary<string, string>(), WithEnv);
 
     static Dictionary<string, string> WithEnv(Dictionary<string, string> env, string kv)
     {
@@ -78,8 +52,6 @@ static class Driver
         if (eq <= 0) throw new ArgumentException($"--ours-env wants NAME=VALUE, got '{kv}'");
         return new Dictionary<string, string>(env) { [kv[..eq]] = kv[(eq + 1)..] };
     }
-
-    sealed class HelpException : Exception;
 
     /// <summary>One timing of one worker.</summary>
     sealed record Timing(double Ms, long RssKb, long Faults);
@@ -101,14 +73,12 @@ static class Driver
         public double FwdFlops = double.NaN, OursGemm = double.NaN, TorchGemm = double.NaN;
     }
 
-    public static int Run(string[] args)
+    public static int Run(Options o)
     {
-        Options o;
-        try { o = Parse(args); }
-        catch (HelpException) { Console.WriteLine(Usage); return 0; }
-        catch (Exception e) when (e is ArgumentException or FormatException)
+        try { Validate(o); }
+        catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}\n{Usage}");
+            Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
 

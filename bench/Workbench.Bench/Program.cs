@@ -1,7 +1,44 @@
+using System.CommandLine;
 using Workbench.Bench;
 
-// `worker --family F [--threads T] [--batch B] [--seed S]`: our side of the worker protocol (bench/README.md).
-// Anything else: the driver, which pairs our worker with the PyTorch replica of each family.
-return args.Length > 0 && args[0] == "worker"
-    ? Worker.Run(args[1..])
-    : Driver.Run(args);
+// The driver (default): pairs our worker with the PyTorch replica of each family. `worker`: our side of the worker
+// protocol (bench/README.md).
+var defaults = new Driver.Options();
+var families = new Option<string>("--families") { Description = "Comma-separated families.", DefaultValueFactory = _ => string.Join(",", defaults.Families) };
+var pairs = new Option<int>("--pairs") { Description = "Alternating pairs of `step K`.", DefaultValueFactory = _ => defaults.Pairs };
+var steps = new Option<int>("--steps") { Description = "Training steps per timed command (K).", DefaultValueFactory = _ => defaults.Steps };
+var samplePairs = new Option<int>("--sample-pairs") { Description = "Alternating pairs of `sample N` (0: none).", DefaultValueFactory = _ => defaults.SamplePairs };
+var sampleN = new Option<int>("--sample-n") { Description = "Images per sampling command.", DefaultValueFactory = _ => defaults.SampleN };
+var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads on both sides.", DefaultValueFactory = _ => defaults.Threads };
+var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => defaults.Batch };
+var seed = new Option<long>("--seed") { Description = "Seed of the fixed batch and the weights.", DefaultValueFactory = _ => defaults.Seed };
+var python = new Option<string>("--python") { Description = "The Python with torch.", DefaultValueFactory = _ => defaults.Python };
+var torchLib = new Option<string?>("--torch-lib") { Description = "A folder put first on the PyTorch worker's LD_LIBRARY_PATH (e.g. OpenBLAS's libblas.so.3)." };
+var oursEnv = new Option<string[]>("--ours-env") { Description = "NAME=VALUE added to our worker's environment (repeatable)." };
+var output = new Option<string?>("--out") { Description = "CSV of every pair." };
+
+var root = new RootCommand("Workbench benchmark: one training step and sampling of the Small presets, ours vs PyTorch (bench/README.md)")
+{
+    families, pairs, steps, samplePairs, sampleN, threads, batch, seed, python, torchLib, oursEnv, output,
+};
+root.SetAction(p => Driver.Run(new Driver.Options
+{
+    Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+    Pairs = p.GetValue(pairs), Steps = p.GetValue(steps), SamplePairs = p.GetValue(samplePairs), SampleN = p.GetValue(sampleN),
+    Threads = p.GetValue(threads), Batch = p.GetValue(batch), Seed = p.GetValue(seed), Python = p.GetValue(python)!,
+    TorchLib = p.GetValue(torchLib) is { } lib ? Path.GetFullPath(lib) : null,
+    OursEnv = Driver.ParseEnvironment(p.GetValue(oursEnv) ?? []), Out = p.GetValue(output),
+}));
+
+var family = new Option<string>("--family") { Description = "glow, nvae, vae or stylegan2.", Required = true };
+var worker = new Command("worker", "Our side of the worker protocol: build the family, then answer step/sample/flops/gemm/quit on stdin.")
+{
+    family, threads, batch, seed,
+};
+worker.SetAction(p => Worker.Run(p.GetValue(family)!, p.GetValue(threads), p.GetValue(batch), p.GetValue(seed)));
+root.Subcommands.Add(worker);
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count == 0) return parsed.Invoke();
+foreach (var e in parsed.Errors) Console.Error.WriteLine($"error: {e.Message}");
+return 2;

@@ -19,26 +19,10 @@ static class Worker
         Console.Out.Flush();
     }
 
-    public static int Run(string[] args)
+    public static int Run(string family, int threads, int batch, long seed)
     {
         try
         {
-            string? family = null;
-            int threads = 1, batch = 64;
-            long seed = 0;
-            for (int i = 0; i < args.Length; i++)
-            {
-                string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                switch (args[i])
-                {
-                    case "--family": family = Next(); break;
-                    case "--threads": threads = int.Parse(Next(), Inv); break;
-                    case "--batch": batch = int.Parse(Next(), Inv); break;
-                    case "--seed": seed = long.Parse(Next(), Inv); break;
-                    default: throw new ArgumentException($"unknown option {args[i]}");
-                }
-            }
-            if (family is null) throw new ArgumentException("worker needs --family (glow, nvae, vae, stylegan2)");
             if (threads < 1 || batch < 1) throw new ArgumentException("--threads and --batch must be positive");
 
             set_num_threads(threads);
