@@ -34,6 +34,23 @@ public static class ConfigBinder
         return new Workbench.Training.RunConfig(model, training);
     }
 
+    /// <summary>
+    /// <see cref="Apply(Workbench.Training.RunConfig, IEnumerable{string})"/> for a trained run: only the fields in
+    /// <paramref name="safe"/> (those that leave its checkpoint valid) may change; any other is refused by name, with
+    /// the list of those that may.
+    /// </summary>
+    public static Workbench.Training.RunConfig ApplySafe(Workbench.Training.RunConfig config, IEnumerable<string> assignments,
+        IReadOnlySet<string> safe, string command, string when = "on a trained run")
+    {
+        var changed = Apply(config, assignments);
+        var refused = (Workbench.Training.Checkpoint.DiffJson(RunInfo.ConfigJson(config).ToJsonString(), RunInfo.ConfigJson(changed).ToJsonString()) ?? [])
+            .Select(d => d.Field[(d.Field.LastIndexOf('.') + 1)..]).Where(f => !safe.Contains(f)).ToList();
+        if (refused.Count > 0)
+            throw new UsageException($"{command}: {string.Join(", ", refused)} cannot change {when} " +
+                                     $"(it changes the model's shape or the training state). Settings that may change: {string.Join(", ", safe.Order())}.");
+        return changed;
+    }
+
     public static T Apply<T>(T config, IEnumerable<string> assignments) where T : class =>
         (T)Apply((object)config, assignments);
 

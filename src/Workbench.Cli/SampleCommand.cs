@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Workbench.Cli;
 
-/// <summary><c>workbench sample &lt;run|checkpoint&gt; --n 64 [--temperature T | --psi P] [--seed S] --out grid.png</c>.</summary>
+/// <summary><c>workbench sample &lt;run|checkpoint&gt; --n 64 [--temperature T | --psi P] [--seed S] [--set Key=Value] --out grid.png</c>.</summary>
 public static class SampleCommand
 {
     public static Command Create(Option<bool> verbose)
@@ -17,22 +17,33 @@ public static class SampleCommand
         var psi = new Option<double?>("--psi") { Description = "Truncation psi (StyleGAN2)." };
         var seed = new Option<long>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "PNG file for the grid.", DefaultValueFactory = _ => "samples.png" };
-        var cmd = new Command("sample", "Draw samples from a trained model into a PNG grid.") { target, n, temperature, psi, seed, output };
+        var set = SetOption();
+        var cmd = new Command("sample", "Draw samples from a trained model into a PNG grid.") { target, n, temperature, psi, seed, output, set };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
             if (p.GetValue(temperature) is not null && p.GetValue(psi) is not null)
                 throw new UsageException("sample: give --temperature or --psi, not both.");
             if (p.GetValue(n) < 1) throw new UsageException("sample: --n must be at least 1.");
-            using var loaded = LoadedRun.Open(p.GetValue(target)!);
+            using var loaded = LoadedRun.Open(p.GetValue(target)!, p.GetValue(set) ?? [], "sample");
             using var scope = NewDisposeScope();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var images = loaded.Family.Sample(loaded.Trainer, p.GetValue(n), p.GetValue(temperature) ?? p.GetValue(psi), p.GetValue(seed));
+            double perImage = clock.Elapsed.TotalSeconds / p.GetValue(n);
             var path = p.GetValue(output)!;
             new Plots.ImageGrid(images, columns: (int)Math.Ceiling(Math.Sqrt(p.GetValue(n)))).Save(path);
-            CliOutput.WriteResult(new { model = loaded.Info.Model, run = loaded.Run, n = p.GetValue(n), output = path, step = loaded.Step });
+            CliOutput.WriteResult(new { model = loaded.Info.Model, run = loaded.Run, n = p.GetValue(n), output = path, step = loaded.Step,
+                                        seconds_per_image = Math.Round(perImage, 4) });
             return 0;
         }));
         return cmd;
     }
+
+    /// <summary>--set for sample and eval: only the settings a resume may change (the sampler's, the evaluation's).</summary>
+    internal static Option<string[]> SetOption() => new("--set")
+    {
+        Description = "Override a sampling or evaluation setting of the run: --set Key=Value (repeatable; e.g. diffusion's SampleSteps, SampleEta, SampleAncestral). Settings that change the model are refused.",
+        AllowMultipleArgumentsPerToken = false,
+    };
 }
 
 /// <summary><c>workbench eval &lt;run|checkpoint&gt; [--data …] [--eval-limit N]</c>: the model's held-out metric.</summary>
@@ -46,11 +57,12 @@ public static class EvalCommand
         var quality = new Option<int>("--quality") { Description = "Sample-quality metrics on N samples vs N test images (FD/KID/precision/recall/density/coverage on ResNet-18 features, more per dataset; see SampleQuality); 0 skips.", DefaultValueFactory = _ => 64 };
         var featureSteps = new Option<int>("--feature-steps") { Description = "Training steps for a dataset feature network not yet cached.", DefaultValueFactory = _ => 500 };
         var featureCache = new Option<string?>("--feature-cache") { Description = "Folder caching the trained feature networks (default data/cache)." };
-        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache };
+        var set = SampleCommand.SetOption();
+        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache, set };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
             if (p.GetValue(limit) is < 1) throw new UsageException($"--eval-limit {p.GetValue(limit)}: must be at least 1 (leave it out to use the whole test split).");
-            using var loaded = LoadedRun.Open(p.GetValue(target)!);
+            using var loaded = LoadedRun.Open(p.GetValue(target)!, p.GetValue(set) ?? [], "eval");
             using var test = p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: false)
                 : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: false);
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -80,12 +92,16 @@ sealed class LoadedRun : IDisposable
     public required Trainer Trainer { get; init; }
     public required long Step { get; init; }
 
-    public static LoadedRun Open(string runOrCheckpoint)
+    /// <param name="sets">--set assignments applied to the run's config; only fields in the family's
+    /// <see cref="IModelFamily.ResumeSafe"/> may change (refused by name otherwise).</param>
+    /// <param name="command">the command, for error messages.</param>
+    public static LoadedRun Open(string runOrCheckpoint, IReadOnlyList<string>? sets = null, string command = "sample")
     {
         var (run, ck) = RunFolder.Resolve(runOrCheckpoint);
         var info = RunFolder.ReadInfo(run);
         var family = FamilyRegistry.Get(info.Model);
         var config = info.ConfigFor(family);
+        if (sets is { Count: > 0 }) config = ConfigBinder.ApplySafe(config, sets, family.ResumeSafe, command);
         // Checked from the header before a model is built.
         var header = Checkpoint.ReadInfo(ck);
         if (header.Metadata.TryGetValue("model", out var m) && !m.Equals(info.Model, StringComparison.OrdinalIgnoreCase))

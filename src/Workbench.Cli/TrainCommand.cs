@@ -150,13 +150,8 @@ public static class TrainCommand
         long at = header?.Step ?? 0;
 
         // The changes this resume asks for.
-        var changed = ConfigBinder.Apply(config, a.Sets);
+        var changed = ConfigBinder.ApplySafe(config, a.Sets, family.ResumeSafe, "train --resume", "on resume");
         var oldJson = RunInfo.ConfigJson(config).ToJsonString();
-        var refused = (Checkpoint.DiffJson(oldJson, RunInfo.ConfigJson(changed).ToJsonString()) ?? [])
-            .Where(d => !family.ResumeSafe.Contains(d.Field[(d.Field.LastIndexOf('.') + 1)..])).ToList();
-        if (refused.Count > 0)
-            throw new UsageException($"train --resume: {string.Join(", ", refused.Select(d => d.Field[(d.Field.LastIndexOf('.') + 1)..]))} cannot change on resume " +
-                                     $"(it changes the model's shape or the training state). Settings a resume may change: {string.Join(", ", family.ResumeSafe.Order())}.");
         long total = a.Steps ?? info.Steps;
         if (total < at) throw new UsageException($"--steps {total}: the checkpoint is already at step {at}.");
         using var probe = RunData.Load(info.Data, info.ImageSize, train: true);

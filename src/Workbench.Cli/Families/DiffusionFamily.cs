@@ -7,7 +7,8 @@ using static TorchSharp.torch;
 namespace Workbench.Cli.Families;
 
 /// <summary>DDPM (<c>diffusion</c>): a U-Net noise predictor trained with L_simple, evaluated by its variational bound
-/// in bits/dim, sampled with DDIM (<see cref="DiffusionTrainConfig.SampleSteps"/> steps, η = <see cref="DiffusionTrainConfig.SampleEta"/>).</summary>
+/// in bits/dim, sampled with DDIM (<see cref="DiffusionTrainConfig.SampleSteps"/> steps, η = <see cref="DiffusionTrainConfig.SampleEta"/>)
+/// or, with <see cref="DiffusionTrainConfig.SampleAncestral"/>, DDPM's ancestral sampler.</summary>
 sealed class DiffusionFamily : IModelFamily
 {
     public string Name => "diffusion";
@@ -24,7 +25,8 @@ sealed class DiffusionFamily : IModelFamily
         nameof(DiffusionTrainConfig.Steps), nameof(DiffusionTrainConfig.LearningRate), nameof(DiffusionTrainConfig.WarmupSteps),
         nameof(DiffusionTrainConfig.MaxGradNorm), nameof(DiffusionTrainConfig.EmaDecay), nameof(DiffusionTrainConfig.LogEvery),
         nameof(DiffusionTrainConfig.EvalEvery), nameof(DiffusionTrainConfig.EvalLimit), nameof(DiffusionTrainConfig.EvalBatchSize),
-        nameof(DiffusionTrainConfig.SampleSteps), nameof(DiffusionTrainConfig.SampleEta), nameof(DiffusionTrainConfig.DivergenceLoss),
+        nameof(DiffusionTrainConfig.SampleSteps), nameof(DiffusionTrainConfig.SampleEta), nameof(DiffusionTrainConfig.SampleAncestral),
+        nameof(DiffusionTrainConfig.DivergenceLoss),
     };
 
     public object CheckpointConfig(RunConfig config) => config;
@@ -44,7 +46,7 @@ sealed class DiffusionFamily : IModelFamily
         return new DiffusionTrainer(model, (DiffusionTrainConfig)config.Training);
     }
 
-    /// <summary>DDIM samples from the EMA weights; the knob (--temperature) scales x_T's standard deviation.</summary>
+    /// <summary>Samples from the EMA weights by the run's sampler (DDIM by default); the knob (--temperature) scales x_T's standard deviation.</summary>
     public Tensor Sample(Trainer trainer, int n, double? temperature, long seed) => Rng.WithSeed(seed, () =>
         ((DiffusionTrainer)trainer).SampleImages(n, temperature: temperature ?? 1.0));
 }

@@ -18,6 +18,8 @@ namespace Workbench.Diffusion;
 /// <param name="EvalBatchSize">batch of the held-out bound.</param>
 /// <param name="SampleSteps">DDIM steps of the default sampler (Song et al. 2021 report 50–100 as close to 1000).</param>
 /// <param name="SampleEta">DDIM's η for the default sampler (0: deterministic).</param>
+/// <param name="SampleAncestral">true: the default sampler is DDPM's ancestral sampler (Algorithm 2, all T steps)
+/// instead of DDIM.</param>
 /// <param name="DivergenceLoss">an L_simple above this (or NaN) stops the run.</param>
 public sealed record DiffusionTrainConfig(
     long Steps = 3000,
@@ -32,6 +34,7 @@ public sealed record DiffusionTrainConfig(
     int EvalBatchSize = 100,
     int SampleSteps = 50,
     double SampleEta = 0,
+    bool SampleAncestral = false,
     double DivergenceLoss = 100)
 {
     /// <summary>CPU preset: batch 64, Adam at 5e-4 after 100 warm-up steps, EMA decay 0.995 (a half-life of ~140 steps,

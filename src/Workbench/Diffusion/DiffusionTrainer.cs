@@ -142,8 +142,8 @@ public sealed class DiffusionTrainer : Trainer
 
     /// <summary>n samples as uint8 images [n, C, H, W] from the EMA model: DDIM with <paramref name="steps"/> steps (default
     /// <see cref="DiffusionTrainConfig.SampleSteps"/>) and η (default <see cref="DiffusionTrainConfig.SampleEta"/>), or
-    /// DDPM's ancestral sampler when <paramref name="ancestral"/>; x_T ~ N(0, t² I) at temperature t.</summary>
-    public Tensor SampleImages(int n, int? steps = null, double? eta = null, bool ancestral = false, double temperature = 1.0) =>
+    /// DDPM's ancestral sampler when <paramref name="ancestral"/> (default <see cref="DiffusionTrainConfig.SampleAncestral"/>); x_T ~ N(0, t² I) at temperature t.</summary>
+    public Tensor SampleImages(int n, int? steps = null, double? eta = null, bool? ancestral = null, double temperature = 1.0) =>
         EvalMode.Run(_emaModel, () =>
         {
             using var _ = no_grad();
@@ -152,7 +152,7 @@ public sealed class DiffusionTrainer : Trainer
             var c = _emaModel.Config;
             var xT = randn(new long[] { n, c.ImageChannels, c.ImageSize, c.ImageSize }, dtype: param.dtype, device: param.device) * temperature;
             Func<Tensor, Tensor, Tensor> eps = (x, t) => _emaModel.call(x, t);
-            var x0 = ancestral
+            var x0 = ancestral ?? Config.SampleAncestral
                 ? AncestralSampler.Sample(_p, eps, xT)
                 : DdimSampler.Sample(_q, eps, xT, steps ?? Config.SampleSteps, eta ?? Config.SampleEta);
             return Preprocess.FromSigned(x0).cpu().MoveToOuterDisposeScope();

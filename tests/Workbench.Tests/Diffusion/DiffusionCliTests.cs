@@ -40,6 +40,20 @@ public class DiffusionCliTests
         var s = CliTestHost.Run("sample", run, "--n", "4", "--out", png);
         Assert.True(s.Code == 0, s.Err);
         Assert.True(File.Exists(png));
+        using (var j = JsonDocument.Parse(s.Out.Trim().Split('\n')[^1]))
+            Assert.True(j.RootElement.GetProperty("seconds_per_image").GetDouble() > 0);
+
+        // sample --set picks the sampler of a trained run: DDIM (η = 0) is the same map of x_T twice, the ancestral
+        // sampler (fresh noise at every step) is not; a setting that changes the model is refused by name
+        var again = Path.Combine(run, "again.png");
+        Assert.Equal(0, CliTestHost.Run("sample", run, "--n", "4", "--out", again, "--set", "SampleSteps=3").Code);
+        Assert.Equal(File.ReadAllBytes(png), File.ReadAllBytes(again));
+        var ddpm = Path.Combine(run, "ddpm.png");
+        var anc = CliTestHost.Run("sample", run, "--n", "4", "--out", ddpm, "--set", "SampleAncestral=true");
+        Assert.True(anc.Code == 0, anc.Err);
+        Assert.NotEqual(File.ReadAllBytes(png), File.ReadAllBytes(ddpm));
+        var wider = CliTestHost.Run("sample", run, "--n", "4", "--out", ddpm, "--set", "Channels=16");
+        RunFixtures.AssertOneLineError(wider.Code, wider.Err, "sample: Channels cannot change");
 
         var e = CliTestHost.Run("eval", run, "--eval-limit", "4");
         Assert.True(e.Code == 0, e.Err);
