@@ -24,6 +24,7 @@ public static class CliRoot
         root.Subcommands.Add(SampleCommand.Create(verbose));
         root.Subcommands.Add(EvalCommand.Create(verbose));
         root.Subcommands.Add(SweepCommand.Create(verbose));
+        root.Subcommands.Add(ZooCommand.Create(verbose));
         foreach (var command in root.Subcommands.Where(c => ThreadedCommands.Contains(c.Name)))
             command.Options.Add(ThreadsOption());
         return root;

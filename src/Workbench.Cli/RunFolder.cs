@@ -13,8 +13,13 @@ public sealed record RunChange(long Step, string Field, string From, string To);
 /// TensorBoard event files under <c>tensorboard/</c>, and while a process trains in it, <c>.lock</c> (see <see cref="RunLock"/>).
 /// </summary>
 /// <param name="ImageSize">the side images were resized to, when <see cref="Data"/> is an image folder.</param>
+/// <param name="Commands">every <c>workbench train …</c> command line that trained in this folder, in order (start, then resumes).</param>
+/// <param name="Commit">the project's git commit when the run started (null outside a checkout).</param>
+/// <param name="Threads">libtorch intra-op threads the run started with.</param>
+/// <param name="Machine">the processor and OS the run started on.</param>
 public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch, long Seed, long Steps, string Preset, JsonNode Config,
-    long? EvalLimit = null, long? CheckpointEvery = null, long? SampleEvery = null, int? ImageSize = null, RunChange[]? Changes = null)
+    long? EvalLimit = null, long? CheckpointEvery = null, long? SampleEvery = null, int? ImageSize = null, RunChange[]? Changes = null,
+    string[]? Commands = null, string? Commit = null, int? Threads = null, string? Machine = null)
 {
     /// <summary>Steps between checkpoints when a run does not say (0: only at the end and on interruption).</summary>
     public const long DefaultCheckpointEvery = 500;

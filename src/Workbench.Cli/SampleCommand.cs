@@ -11,7 +11,7 @@ public static class SampleCommand
 {
     public static Command Create(Option<bool> verbose)
     {
-        var target = new Argument<string>("run") { Description = "A run folder (its last checkpoint) or a checkpoint file." };
+        var target = new Argument<string>("run") { Description = "A run folder (its last checkpoint), a checkpoint file or a zoo model's folder (models/NAME)." };
         var n = new Option<int>("--n") { Description = "Number of samples.", DefaultValueFactory = _ => 64 };
         var temperature = new Option<double?>("--temperature") { Description = "Prior temperature (flows, VAEs)." };
         var psi = new Option<double?>("--psi") { Description = "Truncation psi (StyleGAN2)." };
@@ -51,14 +51,15 @@ public static class EvalCommand
 {
     public static Command Create(Option<bool> verbose)
     {
-        var target = new Argument<string>("run") { Description = "A run folder (its last checkpoint) or a checkpoint file." };
+        var target = new Argument<string>("run") { Description = "A run folder (its last checkpoint), a checkpoint file or a zoo model's folder (models/NAME)." };
         var data = new Option<string?>("--data") { Description = "Dataset to evaluate on (default: the run's), test split." };
         var limit = NumberOption.Long("--eval-limit", "Use the first N test examples instead of the full split.");
         var quality = new Option<int>("--quality") { Description = "Sample-quality metrics on N samples vs N test images (FD/KID/precision/recall/density/coverage on ResNet-18 features, more per dataset; see SampleQuality); 0 skips.", DefaultValueFactory = _ => 64 };
         var featureSteps = new Option<int>("--feature-steps") { Description = "Training steps for a dataset feature network not yet cached.", DefaultValueFactory = _ => 500 };
         var featureCache = new Option<string?>("--feature-cache") { Description = "Folder caching the trained feature networks (default data/cache)." };
         var set = SampleCommand.SetOption();
-        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache, set };
+        var seed = new Option<long>("--seed") { Description = "Seed of libtorch's generator for the evaluation's noise (dequantization, importance samples, diffusion's t) and the quality samples.", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache, set, seed };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
             if (p.GetValue(limit) is < 1) throw new UsageException($"--eval-limit {p.GetValue(limit)}: must be at least 1 (leave it out to use the whole test split).");
@@ -66,6 +67,7 @@ public static class EvalCommand
             using var test = p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: false)
                 : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: false);
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            Seeding.Set(p.GetValue(seed));
             var results = loaded.Trainer.Evaluate(test, p.GetValue(limit));
             var line = new Dictionary<string, object?>
             {
@@ -75,7 +77,7 @@ public static class EvalCommand
             foreach (var (k, v) in results) line[k] = v;
             if (p.GetValue(quality) > 0)
                 foreach (var (k, v) in SampleQuality.Measure(loaded.Family, loaded.Trainer, test, p.GetValue(data) ?? loaded.Info.Data,
-                    new(p.GetValue(quality), 0, p.GetValue(featureCache) ?? SampleQuality.DefaultCacheFolder, p.GetValue(featureSteps)))) line[k] = v;
+                    new(p.GetValue(quality), p.GetValue(seed), p.GetValue(featureCache) ?? SampleQuality.DefaultCacheFolder, p.GetValue(featureSteps)))) line[k] = v;
             CliOutput.WriteResult(line);
             return 0;
         }));
@@ -97,6 +99,7 @@ sealed class LoadedRun : IDisposable
     /// <param name="command">the command, for error messages.</param>
     public static LoadedRun Open(string runOrCheckpoint, IReadOnlyList<string>? sets = null, string command = "sample")
     {
+        if (Workbench.Zoo.ZooModel.IsZooFolder(runOrCheckpoint)) return OpenZoo(runOrCheckpoint, sets, command);
         var (run, ck) = RunFolder.Resolve(runOrCheckpoint);
         var info = RunFolder.ReadInfo(run);
         var family = FamilyRegistry.Get(info.Model);
@@ -116,6 +119,29 @@ sealed class LoadedRun : IDisposable
             Run = run, Info = info, Family = family, Trainer = trainer,
             Step = meta.Step,
         };
+    }
+
+    /// <summary>
+    /// A zoo model's folder (<see cref="Workbench.Zoo.ZooModel"/>): its files checked against zoo.json (unless
+    /// <paramref name="verify"/> is false), the family's trainer built from the card's run config, and the inference
+    /// weights loaded into the network that samples and evaluates.
+    /// </summary>
+    public static LoadedRun OpenZoo(string folder, IReadOnlyList<string>? sets = null, string command = "sample", bool verify = true)
+    {
+        var zoo = Workbench.Zoo.ZooModel.Open(folder, verify: verify);
+        var source = Path.Combine(zoo.Folder, Workbench.Zoo.ZooModel.CardFile);
+        RunInfo info;
+        try { info = System.Text.Json.JsonSerializer.Deserialize<RunInfo>(zoo.Card.Run, RunInfo.JsonOptions) ?? throw new InvalidDataException($"{source}: run is empty"); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{source}: run is not a run.json ({e.Message.Split('\n')[0]})"); }
+        var family = FamilyRegistry.Get(info.Model);
+        if (family.Name != zoo.Card.Family) throw new InvalidDataException($"{source}: family '{zoo.Card.Family}' but its run is a '{info.Model}' run");
+        var config = info.ConfigFor(family, source);
+        if (sets is { Count: > 0 }) config = ConfigBinder.ApplySafe(config, sets, family.ResumeSafe, command);
+        var trainer = family.CreateTrainer(config, Devices.Default, info.Shape);
+        try { zoo.LoadWeights(family.InferenceModule(trainer)); }
+        catch { trainer.Dispose(); throw; }
+        trainer.Step = zoo.Card.Steps;
+        return new LoadedRun { Run = zoo.Folder, Info = info, Family = family, Trainer = trainer, Step = zoo.Card.Steps };
     }
 
     public void Dispose() => Trainer.Dispose();

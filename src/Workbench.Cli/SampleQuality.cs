@@ -20,6 +20,9 @@ namespace Workbench.Cli;
 /// a <see cref="FactorRegressor"/> reads from generated and from real faces (<c>factor_w1_&lt;name&gt;</c> and their
 /// mean <c>factor_w1_mean</c>), with the regressor's test mean squared error.</item>
 /// </list>
+/// Beside each metric, its real-vs-real floor (suffix <c>_floor</c>): the next N test images against the same first N,
+/// so a number can be read against what two real samples of the same size give; it needs 2N test images
+/// (<c>floor_samples</c> says how many were used; without enough test images no floor is reported).
 /// The feature networks trained in-project are cached as safetensors in <see cref="Options.CacheFolder"/> (default
 /// data/cache in the repository), keyed by dataset, steps and seed, so every run is measured with the same network.
 /// </summary>
@@ -48,20 +51,27 @@ public static class SampleQuality
         var fake = SampleInChunks(family, trainer, n, o.Seed);
         line["sampling_images_per_s"] = Math.Round(n / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
         var real = test.Images[..n].cpu();
+        // the floor: the next n test images, real against real at the same N
+        Tensor? other = test.Count >= 2L * n ? test.Images[n..(2 * n)].cpu() : null;
+        if (other is not null) line["floor_samples"] = n;
         if (!fake.shape.SequenceEqual(real.shape))
             throw new UsageException($"eval: samples are [{string.Join(", ", fake.shape)}] but {test.Name} images are [{string.Join(", ", real.shape)}].");
 
         // ImageNet ResNet-18 features.
         clock.Restart();
         Tensor realResNet = null!, fakeResNet = null!;
+        Tensor? otherResNet = null;
+        int featurized = other is null ? 2 * n : 3 * n;
         using (var resnet = new ResNet18Features())
-            StepProgress.Run("ResNet-18 features (images)", 2L * n, 0, report =>
+            StepProgress.Run("ResNet-18 features (images)", featurized, 0, report =>
             {
                 realResNet = resnet.Extract(real, progress: (done, _) => report(done));
                 fakeResNet = resnet.Extract(fake, progress: (done, _) => report(n + done));
+                if (other is not null) otherResNet = resnet.Extract(other, progress: (done, _) => report(2 * n + done));
             });
-        line["feature_images_per_s"] = Math.Round(2.0 * n / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
+        line["feature_images_per_s"] = Math.Round(featurized / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
         AddFeatureMetrics(line, "resnet18", realResNet, fakeResNet, o.Seed);
+        if (otherResNet is not null) AddFeatureMetrics(line, "resnet18", realResNet, otherResNet, o.Seed, "_floor");
 
         if (dataName.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase))
         {
@@ -72,7 +82,9 @@ public static class SampleQuality
             using (classifier)
             {
                 line["fashion_classifier_accuracy"] = Math.Round(accuracy, 4);
-                AddFeatureMetrics(line, "fashion_classifier", classifier.Features(real), classifier.Features(fake), o.Seed);
+                var realFeatures = classifier.Features(real);
+                AddFeatureMetrics(line, "fashion_classifier", realFeatures, classifier.Features(fake), o.Seed);
+                if (other is not null) AddFeatureMetrics(line, "fashion_classifier", realFeatures, classifier.Features(other), o.Seed, "_floor");
             }
         }
 
@@ -81,20 +93,28 @@ public static class SampleQuality
             var (regressor, mse) = FactorRegressorFor(dataName, test, o);
             using (regressor)
             {
-                var w1 = Wasserstein1D.PerColumn(regressor.Predict(real), regressor.Predict(fake));
+                var realFactors = regressor.Predict(real);
+                var w1 = Wasserstein1D.PerColumn(realFactors, regressor.Predict(fake));
                 for (int f = 0; f < w1.Length; f++) line[$"factor_w1_{FaceFactors.Names[f]}"] = Math.Round(w1[f], 5);
                 line["factor_w1_mean"] = Math.Round(w1.Average(), 5);
+                if (other is not null)
+                {
+                    var floor = Wasserstein1D.PerColumn(realFactors, regressor.Predict(other));
+                    for (int f = 0; f < floor.Length; f++) line[$"factor_w1_{FaceFactors.Names[f]}_floor"] = Math.Round(floor[f], 5);
+                    line["factor_w1_mean_floor"] = Math.Round(floor.Average(), 5);
+                }
                 line["factor_regressor_test_mse"] = Math.Round(mse, 5);
             }
         }
         return line;
     }
 
-    /// <summary>FD, KID (mean and std over subsets), precision/recall and density/coverage of two feature sets, suffixed.</summary>
-    static void AddFeatureMetrics(Dictionary<string, object> line, string space, Tensor real, Tensor fake, long seed)
+    /// <summary>FD, KID (mean and std over subsets), precision/recall and density/coverage of two feature sets, suffixed
+    /// with the space (and <paramref name="suffix"/>, e.g. <c>_floor</c>).</summary>
+    static void AddFeatureMetrics(Dictionary<string, object> line, string space, Tensor real, Tensor fake, long seed, string suffix = "")
     {
         foreach (var (k, v) in FeatureSpaceComparison.Measure(real, fake, seed))
-            line[k == "kid_std" ? $"kid_{space}_std" : $"{k}_{space}"] = Math.Round(v, k.StartsWith("kid") ? 6 : 4);
+            line[(k == "kid_std" ? $"kid_{space}_std" : $"{k}_{space}") + suffix] = Math.Round(v, k.StartsWith("kid") ? 6 : 4);
     }
 
     static Tensor SampleInChunks(IModelFamily family, Trainer trainer, int n, long seed, int chunk = 64)

@@ -34,25 +34,27 @@ public static class TrainCommand
         var every = NumberOption.Long("--checkpoint-every", $"Steps between checkpoints (default {RunInfo.DefaultCheckpointEvery}; 0: only at the end and on interruption).");
         var sampleEvery = NumberOption.Long("--sample-every", $"Steps between sample grids (default {RunInfo.DefaultSampleEvery}; 0: only at the end).");
         var evalLimit = NumberOption.Long("--eval-limit", "Evaluate on the first N held-out examples instead of the full test split.");
+        var until = NumberOption.Long("--until", "Stop at this step (checkpointed, no final evaluation) without changing the run's length or schedules; resume later to go on.");
 
         var cmd = new Command("train", "Train a model; writes config, checkpoints, log.csv, sample grids and TensorBoard events to the run folder. " +
                                        "A run folder is locked while a process trains in it.")
         {
-            model, data, imageSize, preset, set, steps, epochs, batch, seed, output, resume, every, sampleEvery, evalLimit,
+            model, data, imageSize, preset, set, steps, epochs, batch, seed, output, resume, every, sampleEvery, evalLimit, until,
         };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
             var a = new Arguments(p.GetValue(model), p.GetValue(data), p.GetValue(imageSize), p.GetValue(preset)!,
                 p.GetValue(set) ?? [], p.GetValue(steps), p.GetValue(epochs), p.GetValue(batch), p.GetValue(seed),
-                p.GetValue(output), p.GetValue(resume), p.GetValue(every), p.GetValue(sampleEvery), p.GetValue(evalLimit));
+                p.GetValue(output), p.GetValue(resume), p.GetValue(every), p.GetValue(sampleEvery), p.GetValue(evalLimit), p.GetValue(until));
             a.Validate();
-            return a.Resume is not null ? Resume(a) : Start(a);
+            var commandLine = Provenance.CommandLine(p);
+            return a.Resume is not null ? Resume(a, commandLine) : Start(a, commandLine);
         }));
         return cmd;
     }
 
     sealed record Arguments(string? Model, string? Data, int? ImageSize, string Preset, string[] Sets, long? Steps, double? Epochs,
-        int? Batch, long? Seed, string? Out, string? Resume, long? CheckpointEvery, long? SampleEvery, long? EvalLimit)
+        int? Batch, long? Seed, string? Out, string? Resume, long? CheckpointEvery, long? SampleEvery, long? EvalLimit, long? Until)
     {
         /// <summary>Checks what can be checked before any file is touched.</summary>
         public void Validate()
@@ -64,6 +66,7 @@ public static class TrainCommand
             if (SampleEvery is < 0) throw new UsageException($"--sample-every {SampleEvery}: must be 0 (only at the end) or more.");
             if (EvalLimit is < 1) throw new UsageException($"--eval-limit {EvalLimit}: must be at least 1 (leave it out to use the whole test split).");
             if (ImageSize is < 1) throw new UsageException($"--image-size {ImageSize}: must be at least 1.");
+            if (Until is < 1) throw new UsageException($"--until {Until}: must be at least 1.");
             if (Resume is not null)
             {
                 var fixedOnResume = new (string Name, bool Given)[]
@@ -79,7 +82,7 @@ public static class TrainCommand
     }
 
     /// <summary>A new run: builds and records the config, then trains.</summary>
-    static int Start(Arguments a)
+    static int Start(Arguments a, string commandLine)
     {
         var name = a.Model ?? throw new UsageException("train: name a model (" + string.Join(", ", FamilyRegistry.Names) + ") or give --resume <run>.");
         var family = FamilyRegistry.Get(name);
@@ -100,11 +103,12 @@ public static class TrainCommand
             throw new UsageException($"{run} already holds a run: continue it with --resume {run}, or choose another --out.");
         var info = new RunInfo(family.Name, dataName, new[] { probe.Channels, probe.Height, probe.Width }, batchSize, a.Seed ?? 0, total,
             a.Preset, RunInfo.ConfigJson(config), a.EvalLimit, a.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery,
-            a.SampleEvery ?? RunInfo.DefaultSampleEvery, imageSize);
+            a.SampleEvery ?? RunInfo.DefaultSampleEvery, imageSize, Commands: [commandLine], Commit: Provenance.Commit(),
+            Threads: get_num_threads(), Machine: Provenance.Machine());
         RunFolder.RemoveOrphanTemporaries(run);
         if (File.Exists(RunFolder.LogPath(run))) File.Delete(RunFolder.LogPath(run));   // from a start killed before its first checkpoint
         RunFolder.WriteInfo(run, info);
-        return Train(run, info, family, config, checkpoint: null);
+        return Train(run, info, family, config, checkpoint: null, a.Until);
     }
 
     /// <summary>A --set that the data or another option overrides (BatchSize, Steps, the image shape) is refused, naming what wins.</summary>
@@ -128,7 +132,7 @@ public static class TrainCommand
 
     /// <summary>A resumed run: validates run.json and the checkpoint against each other before building anything,
     /// applies and records the allowed changes, then trains on.</summary>
-    static int Resume(Arguments a)
+    static int Resume(Arguments a, string commandLine)
     {
         var run = a.Resume!;
         if (!Directory.Exists(run) && !File.Exists(run)) throw new UsageException($"--resume {run}: no such run folder.");
@@ -173,6 +177,7 @@ public static class TrainCommand
             CheckpointEvery = a.CheckpointEvery ?? info.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery,
             SampleEvery = a.SampleEvery ?? info.SampleEvery ?? RunInfo.DefaultSampleEvery,
             EvalLimit = a.EvalLimit ?? info.EvalLimit,
+            Commands = [.. info.Commands ?? [], commandLine],
         };
         Note("steps", info.Steps, updated.Steps);
         Note("checkpoint_every", info.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery, updated.CheckpointEvery);
@@ -183,11 +188,14 @@ public static class TrainCommand
             Console.Error.WriteLine($"from step {c.Step}: {c.Field} {c.From} -> {c.To}");
         RunFolder.RemoveOrphanTemporaries(run);
         RunFolder.WriteInfo(run, updated);
-        return Train(run, updated, family, changed, header);
+        if (a.Until is long u && u <= at) throw new UsageException($"--until {u}: the checkpoint is already at step {at}.");
+        return Train(run, updated, family, changed, header, a.Until);
     }
 
-    static int Train(string run, RunInfo info, IModelFamily family, RunConfig config, CheckpointInfo? checkpoint)
+    /// <param name="until">stop at this step (checkpointed, without the final evaluation); null: at the run's last step.</param>
+    static int Train(string run, RunInfo info, IModelFamily family, RunConfig config, CheckpointInfo? checkpoint, long? until)
     {
+        long stopAt = Math.Min(info.Steps, until ?? info.Steps);
         long checkpointEvery = info.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery;
         long sampleEvery = info.SampleEvery ?? RunInfo.DefaultSampleEvery;
         using var train = RunData.Load(info.Data, info.ImageSize, train: true);
@@ -244,7 +252,7 @@ public static class TrainCommand
         {
             StepProgress.Run($"{info.Model} {run}", info.Steps, start, report =>
             {
-                while (step < info.Steps && !stop)
+                while (step < stopAt && !stop)
                 {
                     IReadOnlyDictionary<string, double> metrics;
                     try
@@ -261,7 +269,7 @@ public static class TrainCommand
                     }
                     step = trainer.Step;
                     log.Add(step, metrics.Select(kv => (kv.Key, kv.Value)).ToArray());
-                    bool checkpointNow = (checkpointEvery > 0 && step % checkpointEvery == 0) || step == info.Steps;
+                    bool checkpointNow = (checkpointEvery > 0 && step % checkpointEvery == 0) || step == stopAt;
                     if (checkpointNow) Save();
                     else log.AppendCsv(logPath);
                     foreach (var (k, v) in metrics) board.add_scalar($"train/{k}", (float)v, (int)step);
@@ -277,6 +285,13 @@ public static class TrainCommand
             Save();
             Console.Error.WriteLine($"interrupted at step {step}: checkpoint saved; continue with `workbench train --resume {run}`");
             return 130;
+        }
+        if (step < info.Steps)
+        {
+            Console.Error.WriteLine($"stopped at step {step} of {info.Steps} (--until): checkpoint saved; continue with `workbench train --resume {run}`");
+            CliOutput.WriteResult(new Dictionary<string, object?> { ["model"] = info.Model, ["steps"] = step, ["of_steps"] = info.Steps,
+                ["seconds"] = Math.Round(log.ElapsedSeconds, 2), ["run"] = run, ["data"] = info.Data });
+            return 0;
         }
         SampleGrid();
         var results = trainer.Evaluate(test, info.EvalLimit);

@@ -46,6 +46,8 @@ sealed class DiffusionFamily : IModelFamily
         return new DiffusionTrainer(model, (DiffusionTrainConfig)config.Training);
     }
 
+    public nn.Module InferenceModule(Trainer trainer) => ((DiffusionTrainer)trainer).EmaModel;
+
     /// <summary>Samples from the EMA weights by the run's sampler (DDIM by default); the knob (--temperature) scales x_T's standard deviation.</summary>
     public Tensor Sample(Trainer trainer, int n, double? temperature, long seed) => Rng.WithSeed(seed, () =>
         ((DiffusionTrainer)trainer).SampleImages(n, temperature: temperature ?? 1.0));

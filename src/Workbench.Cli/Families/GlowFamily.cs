@@ -49,6 +49,8 @@ sealed class GlowFamily(string name) : IModelFamily
         return new FlowTrainer(model, (FlowTrainConfig)config.Training);
     }
 
+    public nn.Module InferenceModule(Trainer trainer) => ((FlowTrainer)trainer).EmaModel ?? ((FlowTrainer)trainer).Model;
+
     public Tensor Sample(Trainer trainer, int n, double? temperature, long seed) => Rng.WithSeed(seed, () =>
     {
         var flow = (FlowTrainer)trainer;

@@ -1,5 +1,6 @@
 using Workbench.Data;
 using Workbench.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Workbench.Cli.Families;
@@ -52,4 +53,8 @@ public interface IModelFamily
     /// libtorch's generator seeded by <paramref name="seed"/> and put back afterwards; <paramref name="knob"/> is the
     /// temperature or truncation psi.</summary>
     Tensor Sample(Trainer trainer, int n, double? knob, long seed);
+
+    /// <summary>The network <see cref="Sample"/> and <see cref="Trainer.Evaluate"/> read (the EMA copy where the family
+    /// keeps one): what a zoo model's <c>weights.safetensors</c> holds, built from the model config alone.</summary>
+    nn.Module InferenceModule(Trainer trainer);
 }

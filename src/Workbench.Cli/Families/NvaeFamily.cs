@@ -49,6 +49,8 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
         return new NvaeTrainer(model, (NvaeTrainerConfig)config.Training);
     }
 
+    public nn.Module InferenceModule(Trainer trainer) => ((NvaeTrainer)trainer).Model;
+
     public Tensor Sample(Trainer trainer, int n, double? temperature, long seed) => Rng.WithSeed(seed, () =>
     {
         var model = ((NvaeTrainer)trainer).Model;

@@ -43,6 +43,8 @@ sealed class StyleGan2Family : IModelFamily
         return new StyleGan2Trainer(g, d, c);
     }
 
+    public nn.Module InferenceModule(Trainer trainer) => ((StyleGan2Trainer)trainer).GEma;
+
     public Tensor Sample(Trainer trainer, int n, double? psi, long seed) => Rng.WithSeed(seed, () =>
     {
         using var _ = no_grad();
