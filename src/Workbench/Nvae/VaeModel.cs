@@ -118,22 +118,47 @@ public abstract class VaeModel : nn.Module<Tensor, VaeOutput>
     }
 
     /// <summary>
-    /// NVAE's BatchNorm re-adjustment for (low-temperature) samples (Vahdat &amp; Kautz 2020, Section 5, samples at a
-    /// reduced temperature; NVAE's evaluate.py): puts the model in train mode and runs <paramref name="batches"/> ancestral
-    /// sampling passes of <paramref name="batchSize"/> at <paramref name="temperature"/> without gradients, so every BN
-    /// layer on the generative path updates its running statistics from generated activations with its own momentum
-    /// (0.05, <see cref="NvaeBatchNorm"/>); then returns to eval mode. Nothing is reset, and BN layers that sampling
-    /// does not run (the bottom-up encoder's) keep their statistics, so encoding after a re-adjustment is unchanged.
-    /// Defaults are the reference's: 500 passes of 36 samples.
+    /// NVAE's BatchNorm re-adjustment for samples at a temperature (Vahdat &amp; Kautz 2020, Section 5; NVAE's
+    /// evaluate.py): the running statistics of every BN layer on the generative path are re-estimated from generated
+    /// activations at <paramref name="temperature"/>. The reference keeps the old statistics and runs 500 sampling passes
+    /// with momentum 0.05, after which 0.95⁵⁰⁰ ≈ 1e-11 of them remain. Here each layer is reset and then averages
+    /// <paramref name="batches"/> passes of <paramref name="batchSize"/> cumulatively (momentum null, PyTorch's
+    /// cumulative moving average): the same target, the expected batch statistics at this temperature, with nothing
+    /// left of earlier temperatures after any number of passes. The momentum is restored afterwards. BN layers that
+    /// sampling does not run (the bottom-up encoder's) keep their statistics exactly. What changes: the top-down
+    /// cells feed p(x|z) and the posteriors q(z_l | x, z_&lt;l) for l ≥ 2, so reconstructions, those posteriors and
+    /// an ELBO computed after a re-adjustment differ from before it; only z₁'s posterior is unchanged. Re-adjust for
+    /// sampling, and evaluate likelihoods before re-adjusting (or on a freshly loaded model).
     /// </summary>
-    public void ReadjustBatchNorm(double temperature, int batches = 500, long batchSize = 36)
+    /// <param name="temperature">the prior temperature the samples will be drawn at.</param>
+    /// <param name="batches">sampling passes averaged (100 of 64 samples by default: 6,400 samples per layer).</param>
+    /// <param name="batchSize">samples per pass (the reference samples 36 at a time; BN's batch statistics, and so the
+    /// estimate of the per-batch variance, depend on it a little).</param>
+    public void ReadjustBatchNorm(double temperature, int batches = 100, long batchSize = 64)
     {
+        var layers = modules().OfType<BatchNorm2d>().ToArray();
+        using var scope = NewDisposeScope();
+        var saved = layers.Select(b => (Mean: b.running_mean!.clone(), Var: b.running_var!.clone(),
+            Count: b.num_batches_tracked?.clone(), b.momentum)).ToArray();
+        using (no_grad())
+            foreach (var b in layers) { b.reset_running_stats(); b.momentum = null; }
         train();
         using (no_grad())
             for (int i = 0; i < batches; i++)
             {
-                using var scope = NewDisposeScope();
+                using var pass = NewDisposeScope();
                 Generate(batchSize, temperature);
+            }
+        using (no_grad())
+            for (int i = 0; i < layers.Length; i++)
+            {
+                var b = layers[i];
+                b.momentum = saved[i].momentum;
+                bool ran = b.num_batches_tracked is { } n && n.item<long>() > 0;
+                if (ran) continue;
+                b.running_mean!.copy_(saved[i].Mean);
+                b.running_var!.copy_(saved[i].Var);
+                if (saved[i].Count is { } c) b.num_batches_tracked!.copy_(c);
             }
         eval();
     }

@@ -196,6 +196,39 @@ public class NvaeModelTests
     }
 
     [Fact]
+    public void ReadjustedStatisticsDoNotDependOnThePreviousTemperatureAndAverageEveryPass()
+    {
+        Seeding.Set(8);
+        var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
+        model.train();
+        using (no_grad()) for (int i = 0; i < 3; i++) model.call(TinyImages(8, seed: i));
+        var bns = model.modules().OfType<BatchNorm2d>().ToArray();
+        Tensor[] Snapshot() => bns.SelectMany(b => new[] { b.running_mean!.clone(), b.running_var!.clone() }).ToArray();
+
+        // re-adjusted at 0.8 after 0.5 or after 1.0 (same sampling noise): the same statistics, bit for bit
+        model.ReadjustBatchNorm(0.5, batches: 4, batchSize: 8);
+        Seeding.Set(3);
+        model.ReadjustBatchNorm(0.8, batches: 4, batchSize: 8);
+        var afterCold = Snapshot();
+        model.ReadjustBatchNorm(1.0, batches: 4, batchSize: 8);
+        Seeding.Set(3);
+        model.ReadjustBatchNorm(0.8, batches: 4, batchSize: 8);
+        var afterHot = Snapshot();
+        Assert.All(afterCold.Zip(afterHot), p => Assert.True(p.First.allclose(p.Second, 0, 0), "statistics remember the previous temperature"));
+        Assert.All(bns, b => Assert.Equal(NvaeBatchNorm.Momentum, b.momentum!.Value, 10));
+
+        // each pass weighs the same: with momentum null after a reset, BN's running mean is the mean of the batch means
+        var bn = NvaeBatchNorm.Create(3);
+        bn.reset_running_stats();
+        bn.momentum = null;
+        bn.train();
+        var batches = Enumerable.Range(0, 3).Select(i => randn(5, 3, 2, 2) + i).ToArray();
+        using (no_grad()) foreach (var b in batches) bn.call(b);
+        var expected = stack(batches.Select(b => b.mean(new long[] { 0, 2, 3 })).ToArray()).mean(new long[] { 0 });
+        Assert.True(bn.running_mean!.allclose(expected, 1e-6, 1e-6));
+    }
+
+    [Fact]
     public void PaperScaleDefaultIsTheReferenceCifar10Model()
     {
         // NVlabs/NVAE README, CIFAR-10: one latent scale of 30 groups × 20 channels at 16×16 (one preprocessing
