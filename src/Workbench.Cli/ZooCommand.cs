@@ -155,7 +155,7 @@ public static class ZooCommand
     }
 
     /// <summary>The card's commands as argument lists, writing into <paramref name="run"/> (their --out/--resume folder
-    /// replaced) and, with <paramref name="until"/>, stopping at that step.</summary>
+    /// replaced) and, with <paramref name="until"/>, stopping at that step; with the card's thread count unless a command names one.</summary>
     internal static List<string[]> ReproductionCommands(ZooCard card, string run, long? until)
     {
         var result = new List<string[]>();
@@ -169,6 +169,7 @@ public static class ZooCommand
                 else if (tokens[i] == "--until" && i + 1 < tokens.Count) { tokens.RemoveRange(i, 2); i--; }
             if (!tokens.Contains("--out") && !tokens.Contains("--resume")) tokens.AddRange(["--out", run]);
             if (until is long k) tokens.AddRange(["--until", k.ToString(CultureInfo.InvariantCulture)]);
+            if (!tokens.Contains("--threads")) tokens.AddRange(["--threads", card.Threads.ToString(CultureInfo.InvariantCulture)]);   // rounding depends on it
             result.Add(tokens.ToArray());
         }
         return result;
