@@ -269,6 +269,12 @@ public static class TrainCommand
                     }
                     step = trainer.Step;
                     log.Add(step, metrics.Select(kv => (kv.Key, kv.Value)).ToArray());
+                    if (step < info.Steps && trainer.EvaluationDue(step))   // the last step's evaluation comes after the loop
+                    {
+                        var held = trainer.Evaluate(test, info.EvalLimit);
+                        log.Add(step, held.Select(kv => (kv.Key, kv.Value)).ToArray());
+                        foreach (var (k, v) in held) board.add_scalar($"test/{k}", (float)v, (int)step);
+                    }
                     bool checkpointNow = (checkpointEvery > 0 && step % checkpointEvery == 0) || step == stopAt;
                     if (checkpointNow) Save();
                     else log.AppendCsv(logPath);

@@ -76,6 +76,10 @@ public abstract class Trainer : IDisposable
     /// <summary>The held-out examples <see cref="Run"/>'s evaluations use (null: all).</summary>
     protected virtual long? EvalLimit => null;
 
+    /// <summary>True when the config asks for a held-out evaluation after <paramref name="step"/> (every
+    /// <see cref="EvalEvery"/> steps), for loops other than <see cref="Run"/> (the command line's).</summary>
+    public bool EvaluationDue(long step) => EvalEvery > 0 && step % EvalEvery == 0;
+
     /// <summary>
     /// Takes <paramref name="steps"/> more steps (null: until the config's total), stopping early when
     /// <paramref name="cancel"/> is signalled; evaluates on <see cref="Test"/> every <see cref="EvalEvery"/> steps and

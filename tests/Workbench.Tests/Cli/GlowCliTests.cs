@@ -44,6 +44,15 @@ public class GlowCliTests
         Assert.DoesNotContain("   at ", mismatch.Err);
     }
 
+    [Fact]
+    public void TrainEvaluatesOnTheHeldOutSplitEveryEvalEverySteps()
+    {
+        var run = RunFixtures.NewRun("eval-every");
+        var r = CliTestHost.Run(RunFixtures.TinyGlow(run, 5, "--set", "EvalEvery=2"));
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(new long[] { 2, 4, 5 }, RunFixtures.TrainRows(run, "test_bpd"));
+    }
+
     [SkippableFact]
     public void PolyakAveragedGlowIsCheckpointedAndResumes()
     {
