@@ -15,6 +15,7 @@ public static class SampleCommand
         var n = new Option<int>("--n") { Description = "Number of samples.", DefaultValueFactory = _ => 64 };
         var temperature = new Option<double?>("--temperature") { Description = "Prior temperature (flows, VAEs)." };
         var psi = new Option<double?>("--psi") { Description = "Truncation psi (StyleGAN2)." };
+        var skipHeldOut = new Option<bool>("--skip-heldout") { Description = "Skip the held-out likelihood metrics (sample quality only; e.g. when train's closing line already has them on the full split)." };
         var seed = new Option<long>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "PNG file for the grid.", DefaultValueFactory = _ => "samples.png" };
         var set = SetOption();
@@ -58,8 +59,9 @@ public static class EvalCommand
         var featureSteps = new Option<int>("--feature-steps") { Description = "Training steps for a dataset feature network not yet cached.", DefaultValueFactory = _ => 500 };
         var featureCache = new Option<string?>("--feature-cache") { Description = "Folder caching the trained feature networks (default data/cache)." };
         var set = SampleCommand.SetOption();
+        var skipHeldOut = new Option<bool>("--skip-heldout") { Description = "Skip the held-out likelihood metrics (sample quality only; e.g. when train's closing line already has them on the full split)." };
         var seed = new Option<long>("--seed") { Description = "Seed of libtorch's generator for the evaluation's noise (dequantization, importance samples, diffusion's t) and the quality samples.", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache, set, seed };
+        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache, set, seed, skipHeldOut };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
             if (p.GetValue(limit) is < 1) throw new UsageException($"--eval-limit {p.GetValue(limit)}: must be at least 1 (leave it out to use the whole test split).");
@@ -68,12 +70,13 @@ public static class EvalCommand
                 : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: false);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             Seeding.Set(p.GetValue(seed));
-            var results = loaded.Trainer.Evaluate(test, p.GetValue(limit));
+            var results = p.GetValue(skipHeldOut) ? new Dictionary<string, double>() : loaded.Trainer.Evaluate(test, p.GetValue(limit));
             var line = new Dictionary<string, object?>
             {
                 ["model"] = loaded.Info.Model, ["steps"] = loaded.Step, ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
-                ["run"] = loaded.Run, ["data"] = test.Name, ["eval_examples"] = Math.Min(p.GetValue(limit) ?? test.Count, test.Count),
+                ["run"] = loaded.Run, ["data"] = test.Name,
             };
+            if (!p.GetValue(skipHeldOut)) line["eval_examples"] = Math.Min(p.GetValue(limit) ?? test.Count, test.Count);
             foreach (var (k, v) in results) line[k] = v;
             if (p.GetValue(quality) > 0)
                 foreach (var (k, v) in SampleQuality.Measure(loaded.Family, loaded.Trainer, test, p.GetValue(data) ?? loaded.Info.Data,

@@ -154,7 +154,7 @@ public class NvaeModelTests
     }
 
     [Fact]
-    public void BatchNormReadjustmentUpdatesOnlyTheGenerativePathWithoutReset()
+    public void BatchNormReadjustmentUpdatesOnlyTheGenerativePath()
     {
         using var scope = NewDisposeScope();
         Seeding.Set(8);
@@ -168,7 +168,7 @@ public class NvaeModelTests
         var before = Snapshot();
         Assert.All(before.Where((_, i) => i % 2 == 0), m => Assert.True(m.abs().max().item<float>() > 0));
 
-        // no sampling pass: nothing changes (a reset would zero the means)
+        // no sampling pass: nothing changes (the reset statistics of layers that did not run are put back)
         model.ReadjustBatchNorm(0.6, batches: 0);
         Assert.All(Same(before, Snapshot()), Assert.True);
         Assert.False(model.training);
