@@ -271,7 +271,11 @@ public static class TrainCommand
                     log.Add(step, metrics.Select(kv => (kv.Key, kv.Value)).ToArray());
                     if (step < info.Steps && trainer.EvaluationDue(step))   // the last step's evaluation comes after the loop
                     {
+                        // the evaluation's noise (dequantization, importance samples) must not move the training's: a run
+                        // trains the same steps whatever its EvalEvery
+                        using var rng = random.get_rng_state();
                         var held = trainer.Evaluate(test, info.EvalLimit);
+                        random.set_rng_state(rng);
                         log.Add(step, held.Select(kv => (kv.Key, kv.Value)).ToArray());
                         foreach (var (k, v) in held) board.add_scalar($"test/{k}", (float)v, (int)step);
                     }

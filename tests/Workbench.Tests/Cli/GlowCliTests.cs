@@ -51,6 +51,12 @@ public class GlowCliTests
         var r = CliTestHost.Run(RunFixtures.TinyGlow(run, 5, "--set", "EvalEvery=2"));
         Assert.True(r.Code == 0, r.Err);
         Assert.Equal(new long[] { 2, 4, 5 }, RunFixtures.TrainRows(run, "test_bpd"));
+        // the evaluations do not move the training's random numbers: the same train rows as a run without them
+        var plain = RunFixtures.NewRun("eval-never");
+        Assert.Equal(0, CliTestHost.Run(RunFixtures.TinyGlow(plain, 5)).Code);
+        string[] TrainBpd(string folder) => File.ReadAllLines(Path.Combine(folder, "log.csv")).Skip(1)
+            .Select(l => l.Split(',')).Where(c => c[2].Length > 0).Select(c => c[0] + ":" + c[2]).ToArray();
+        Assert.Equal(TrainBpd(plain), TrainBpd(run));
     }
 
     [SkippableFact]
