@@ -114,7 +114,7 @@ public static partial class ZooPackager
     static string Protocol(RunInfo info, JsonObject metrics)
     {
         var parts = new List<string>();
-        if (metrics["eval_examples"] is JsonValue e) parts.Add($"held-out metrics on {e} images of {info.Data}'s test split");
+        if (metrics["eval_examples"] is JsonValue e) parts.Add($"held-out metrics on {e.GetValue<double>():N0} images of {info.Data}'s test split");
         if (metrics["quality_samples"] is JsonValue n)
             parts.Add($"sample quality: {n} samples (seeds from 0) against the first {n} test images" +
                       (metrics["floor_samples"] is JsonValue f ? $"; floor: test images {n}..{2 * (int)f} against the same first {n} (real against real, same N)" : ""));
@@ -127,7 +127,7 @@ public static partial class ZooPackager
         var sb = new StringBuilder();
         string F(double v) => v.ToString(Math.Abs(v) >= 100 ? "0.#" : "0.####", CultureInfo.InvariantCulture);
         sb.AppendLine($"# {card.Name}").AppendLine();
-        sb.AppendLine($"A {card.Family} model trained on {card.Dataset} ([{string.Join("×", card.Shape)}] images), {card.Parameters:N0} parameters. ")
+        sb.AppendLine($"A `{card.Family}` model trained on {card.Dataset} ([{string.Join("×", card.Shape)}] images), {card.Parameters:N0} parameters. ")
           .AppendLine($"Load it with `ZooModel.Open(\"{card.Name}\")` in a notebook, or `workbench sample models/{card.Name}` / `workbench eval models/{card.Name}`.").AppendLine();
         sb.AppendLine("![samples](samples.png)").AppendLine();
         sb.AppendLine("## Training").AppendLine();
@@ -158,7 +158,9 @@ public static partial class ZooPackager
             sb.AppendLine("```").AppendLine();
         }
         sb.AppendLine($"Check (re-measured when packaged, and by the tests): on the first {card.Check["examples"]} test images with libtorch seeded {card.Check["seed"]}, " +
-                      string.Join(", ", card.Check.Where(kv => kv.Key is not ("examples" or "seed")).Select(kv => $"{kv.Key} = {kv.Value}")) + ".").AppendLine();
+                      string.Join(", ", card.Check.Where(kv => kv.Key is not ("examples" or "seed")).Select(kv =>
+                          $"{kv.Key} = {(kv.Value is JsonValue v && v.TryGetValue<double>(out var d) ? F(d) : kv.Value?.ToString() ?? "null")}")) +
+                      " (card.json has every digit).").AppendLine();
         sb.AppendLine("## What it cannot do").AppendLine();
         foreach (var l in card.Limitations) sb.AppendLine($"- {l}");
         if (card.Limitations.Length == 0) sb.AppendLine("- (not stated)");

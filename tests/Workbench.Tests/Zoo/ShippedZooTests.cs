@@ -46,14 +46,17 @@ public class ShippedZooTests
                 "--quality", "0");
             Assert.True(r.Code == 0, $"{entry.Name}: {r.Err}");
             var line = JsonDocument.Parse(r.Out.Trim().Split('\n')[^1]).RootElement;
+            bool checkedAny = false;
             foreach (var (key, value) in card.Check)
             {
-                if (key is "examples" or "seed" || value is null) continue;
+                if (!key.Contains("bpd") || value is null) continue;   // bits/dim; counts such as active units may move by one on another CPU
                 double expected = value.GetValue<double>();
                 double actual = line.GetProperty(key).GetDouble();
                 Assert.True(Math.Abs(actual - expected) <= 1e-3 * Math.Max(1, Math.Abs(expected)),
                     $"{entry.Name}: {key} is {actual} on the first {examples} test images; the card says {expected}");
+                checkedAny = true;
             }
+            Assert.True(checkedAny, $"{entry.Name}: its card's check has no bits/dim");
         }
     }
 
