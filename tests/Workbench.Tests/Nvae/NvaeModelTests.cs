@@ -153,17 +153,26 @@ public class NvaeModelTests
         Assert.True(loss[^1] < loss[0]);
     }
 
+    /// <summary>A tiny NVAE (seed 8) after a few training-mode passes, so every BN layer has non-trivial running statistics.</summary>
+    static (Workbench.Nvae.Nvae Model, BatchNorm2d[] Layers) TinyNvaeWithBatchStatistics()
+    {
+        Seeding.Set(8);
+        var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
+        model.train();
+        using (no_grad()) for (int i = 0; i < 3; i++) model.call(TinyImages(8, seed: i));
+        return (model, model.modules().OfType<BatchNorm2d>().ToArray());
+    }
+
+    /// <summary>Copies of every layer's running mean and variance, in order.</summary>
+    static Tensor[] RunningStatistics(BatchNorm2d[] layers) =>
+        layers.SelectMany(b => new[] { b.running_mean!.clone(), b.running_var!.clone() }).ToArray();
+
     [Fact]
     public void BatchNormReadjustmentUpdatesOnlyTheGenerativePath()
     {
         using var scope = NewDisposeScope();
-        Seeding.Set(8);
-        var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
-        // a few training-mode passes give every BN layer non-trivial running statistics
-        model.train();
-        using (no_grad()) for (int i = 0; i < 3; i++) model.call(TinyImages(8, seed: i));
-        var bns = model.modules().OfType<BatchNorm2d>().ToArray();
-        Tensor[] Snapshot() => bns.SelectMany(b => new[] { b.running_mean!.clone(), b.running_var!.clone() }).ToArray();
+        var (model, bns) = TinyNvaeWithBatchStatistics();
+        Tensor[] Snapshot() => RunningStatistics(bns);
         bool[] Same(Tensor[] a, Tensor[] b) => a.Zip(b, (x, y) => x.allclose(y, 0, 0)).ToArray();
         var before = Snapshot();
         Assert.All(before.Where((_, i) => i % 2 == 0), m => Assert.True(m.abs().max().item<float>() > 0));
@@ -198,12 +207,8 @@ public class NvaeModelTests
     [Fact]
     public void ReadjustedStatisticsDoNotDependOnThePreviousTemperatureAndAverageEveryPass()
     {
-        Seeding.Set(8);
-        var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
-        model.train();
-        using (no_grad()) for (int i = 0; i < 3; i++) model.call(TinyImages(8, seed: i));
-        var bns = model.modules().OfType<BatchNorm2d>().ToArray();
-        Tensor[] Snapshot() => bns.SelectMany(b => new[] { b.running_mean!.clone(), b.running_var!.clone() }).ToArray();
+        var (model, bns) = TinyNvaeWithBatchStatistics();
+        Tensor[] Snapshot() => RunningStatistics(bns);
 
         // re-adjusted at 0.8 after 0.5 or after 1.0 (same sampling noise): the same statistics, bit for bit
         model.ReadjustBatchNorm(0.5, batches: 4, batchSize: 8);
