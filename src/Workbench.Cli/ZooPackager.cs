@@ -118,6 +118,7 @@ public static partial class ZooPackager
         if (metrics["quality_samples"] is JsonValue n)
             parts.Add($"sample quality: {n} samples (seeds from 0) against the first {n} test images" +
                       (metrics["floor_samples"] is JsonValue f ? $"; floor: test images {n}..{2 * (int)f} against the same first {n} (real against real, same N)" : ""));
+        if (metrics.ContainsKey("kid_resnet18_std")) parts.Add("kid_*_std is the spread of KID across its 100 subsets, not a standard error");
         return parts.Count == 0 ? "no metrics measured" : string.Join("; ", parts) + ".";
     }
 

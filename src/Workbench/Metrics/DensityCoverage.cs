@@ -11,6 +11,8 @@ namespace Workbench.Metrics;
 /// independent samples of one distribution; it is not capped at 1). Coverage is the fraction of real neighbourhoods
 /// that hold at least one fake sample. NND_k excludes the point itself, so for fake = real (the very same points) each
 /// ball holds its centre and its k neighbours and density is (k + 1)/k.
+/// A sample exactly on a ball's boundary counts as inside (distance ≤ radius: the closed ball of the definition above);
+/// the authors' prdc code uses a strict &lt;. The two differ only on exact ties, which continuous features almost never have.
 /// </summary>
 public static class DensityCoverage
 {

@@ -7,7 +7,8 @@ namespace Workbench.Metrics;
 /// (<see cref="FrechetDistance"/>), KID mean and std over subsets (<see cref="Kid"/>; Bińkowski et al. use 100 subsets
 /// of 1,000, with fewer samples subsets of half the set so that they differ), precision/recall
 /// (<see cref="PrecisionRecall"/>) and density/coverage (<see cref="DensityCoverage"/>). Keys: fd, kid, kid_std,
-/// precision, recall, density, coverage.
+/// precision, recall, density, coverage. <c>kid_std</c> is the spread of KID across the subsets, not the standard error
+/// of <c>kid</c> (which is about that spread divided by √100 when the subsets were independent; they overlap).
 /// </summary>
 public static class FeatureSpaceComparison
 {
