@@ -186,9 +186,9 @@ public static class TrainCommand
         updated = updated with { Changes = changes.Count > 0 ? changes.ToArray() : null };
         foreach (var c in changes.Skip(info.Changes?.Length ?? 0))
             Console.Error.WriteLine($"from step {c.Step}: {c.Field} {c.From} -> {c.To}");
+        if (a.Until is long u && u <= at) throw new UsageException($"--until {u}: the checkpoint is already at step {at}.");
         RunFolder.RemoveOrphanTemporaries(run);
         RunFolder.WriteInfo(run, updated);
-        if (a.Until is long u && u <= at) throw new UsageException($"--until {u}: the checkpoint is already at step {at}.");
         return Train(run, updated, family, changed, header, a.Until);
     }
 

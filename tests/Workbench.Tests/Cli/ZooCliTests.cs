@@ -136,6 +136,10 @@ public class ZooCliTests
         Assert.True(first.Code == 0, first.Err);
         Assert.Equal(2, LastLine(first.Out).GetProperty("steps").GetInt64());
         Assert.Equal(6, JsonNode.Parse(File.ReadAllText(Path.Combine(split, "run.json")))!["steps"]!.GetValue<long>());
+        var before = File.ReadAllText(Path.Combine(split, "run.json"));
+        var refused = CliTestHost.Run("train", "--resume", split, "--until", "2");
+        RunFixtures.AssertOneLineError(refused.Code, refused.Err, "--until 2");
+        Assert.Equal(before, File.ReadAllText(Path.Combine(split, "run.json")));   // a refused resume records nothing
         var rest = CliTestHost.Run("train", "--resume", split);
         Assert.True(rest.Code == 0, rest.Err);
         var commands = JsonNode.Parse(File.ReadAllText(Path.Combine(split, "run.json")))!["commands"]!.AsArray();
