@@ -15,7 +15,6 @@ public static class SampleCommand
         var n = new Option<int>("--n") { Description = "Number of samples.", DefaultValueFactory = _ => 64 };
         var temperature = new Option<double?>("--temperature") { Description = "Prior temperature (flows, VAEs)." };
         var psi = new Option<double?>("--psi") { Description = "Truncation psi (StyleGAN2)." };
-        var skipHeldOut = new Option<bool>("--skip-heldout") { Description = "Skip the held-out likelihood metrics (sample quality only; e.g. when train's closing line already has them on the full split)." };
         var seed = new Option<long>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "PNG file for the grid.", DefaultValueFactory = _ => "samples.png" };
         var set = SetOption();
