@@ -51,6 +51,17 @@ public sealed class ImageDataset : IDisposable
             Factors is null ? null : FactorNames) { ClassNames = ClassNames };
     }
 
+    /// <summary><paramref name="n"/> examples (or all, if fewer) drawn at random without replacement by a permutation
+    /// from <paramref name="seed"/>, in the permutation's order, sharing no storage with this one.</summary>
+    public ImageDataset Sample(long n, long seed)
+    {
+        n = Math.Min(n, Count);
+        using var generator = new TorchSharp.torch.Generator((ulong)seed);
+        using var index = randperm(Count, generator: generator)[..(int)n];
+        return new ImageDataset(Name, Images.index_select(0, index), Labels?.index_select(0, index), Factors?.index_select(0, index),
+            Factors is null ? null : FactorNames) { ClassNames = ClassNames };
+    }
+
     public override string ToString() =>
         $"{Name}: {Count} images {Channels}x{Height}x{Width}" +
         (Labels is null ? "" : ", labelled") + (Factors is null ? "" : $", factors [{string.Join(", ", FactorNames)}]");

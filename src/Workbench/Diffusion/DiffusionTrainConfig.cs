@@ -16,6 +16,10 @@ namespace Workbench.Diffusion;
 /// <param name="EvalEvery">held-out bound every this many steps in <c>Run</c> (0: only at the end).</param>
 /// <param name="EvalLimit">held-out examples for the bound (null: all; each costs T network evaluations).</param>
 /// <param name="EvalBatchSize">batch of the held-out bound.</param>
+/// <param name="EvalSubsetSeed">null: the bound is taken on the first EvalLimit test examples; a seed: on EvalLimit
+/// examples drawn at random without replacement (<see cref="Data.ImageDataset.Sample"/>).</param>
+/// <param name="BoundEvaluations">network evaluations per example for the bound: null (or ≥ T) sums all T terms
+/// exactly; fewer estimates the sum over t by stratified sampling (<see cref="VariationalBound.Estimate"/>).</param>
 /// <param name="SampleSteps">DDIM steps of the default sampler (Song et al. 2021 report 50–100 as close to 1000).</param>
 /// <param name="SampleEta">DDIM's η for the default sampler (0: deterministic).</param>
 /// <param name="SampleAncestral">true: the default sampler is DDPM's ancestral sampler (Algorithm 2, all T steps)
@@ -32,6 +36,8 @@ public sealed record DiffusionTrainConfig(
     long EvalEvery = 0,
     long? EvalLimit = null,
     int EvalBatchSize = 100,
+    long? EvalSubsetSeed = null,
+    int? BoundEvaluations = null,
     int SampleSteps = 50,
     double SampleEta = 0,
     bool SampleAncestral = false,

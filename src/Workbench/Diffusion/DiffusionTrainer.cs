@@ -93,51 +93,58 @@ public sealed class DiffusionTrainer : Trainer
         return new Dictionary<string, double> { ["loss"] = lossValue, ["lr"] = lr };
     }
 
-    /// <summary>The held-out bound (<see cref="EvaluateBound"/>) of the EMA model on the first <paramref name="limit"/>
-    /// examples: "test_bpd" (L_vlb), "test_bpd_prior" (L_T) and "test_bpd_decoder" (L_0), in bits/dim.</summary>
+    /// <summary>The held-out bound (<see cref="EvaluateBound"/>) of the EMA model on <paramref name="limit"/> examples (default
+    /// <see cref="DiffusionTrainConfig.EvalLimit"/>; the first ones, or a random subset with
+    /// <see cref="DiffusionTrainConfig.EvalSubsetSeed"/>), in bits/dim: "test_bpd" (L_vlb) with its standard error across
+    /// examples "test_bpd_se", the same with x̂_0 clipped to [−1, 1] ("test_bpd_clipped", "test_bpd_clipped_se"; the
+    /// authors' protocol), and the unclipped bound's L_T ("test_bpd_prior") and L_0 ("test_bpd_decoder").</summary>
     public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null)
     {
-        var (bpd, terms) = EvaluateBound(_emaModel, test, limit ?? Config.EvalLimit, Config.EvalBatchSize);
+        var bound = EvaluateBound(_emaModel, test, limit ?? Config.EvalLimit, Config.EvalBatchSize, Config.EvalSubsetSeed, Config.BoundEvaluations);
         var result = new Dictionary<string, double>
         {
-            ["test_bpd"] = bpd, ["test_bpd_prior"] = terms[^1], ["test_bpd_decoder"] = terms[0],
+            ["test_bpd"] = bound.Bpd, ["test_bpd_se"] = bound.BpdStdError,
+            ["test_bpd_clipped"] = bound.ClippedBpd, ["test_bpd_clipped_se"] = bound.ClippedBpdStdError,
+            ["test_bpd_prior"] = bound.TermsBpd[^1], ["test_bpd_decoder"] = bound.TermsBpd[0],
         };
         Log.Add(Step, result.Select(kv => (kv.Key, kv.Value)).ToArray());
         return result;
     }
 
     /// <summary>
-    /// The variational bound L_vlb (<see cref="VariationalBound.Total"/>) of a noise predictor on the first
-    /// <paramref name="limit"/> examples, in bits/dim: its mean and the mean of each term (index t; the last is L_T).
-    /// Eval mode, no gradients, noise from libtorch's global generator; T network evaluations per batch.
+    /// The variational bound L_vlb of a noise predictor (<see cref="VariationalBound.Estimate"/>) on <paramref name="limit"/>
+    /// examples (null: all): the first ones, or with <paramref name="subsetSeed"/> a random subset drawn without replacement.
+    /// <paramref name="evaluations"/> network evaluations per example (null: all T, the exact sum of the terms; fewer:
+    /// the stratified estimate). Eval mode, no gradients, noise and t from libtorch's global generator.
     /// </summary>
-    public static (double Bpd, double[] TermsBpd) EvaluateBound(UNet model, ImageDataset data, long? limit = null, int batchSize = 100,
-        Action<long>? progress = null) => EvalMode.Run(model, () =>
+    public static BoundEvaluation EvaluateBound(UNet model, ImageDataset data, long? limit = null, int batchSize = 100,
+        long? subsetSeed = null, int? evaluations = null, Action<long>? progress = null) => EvalMode.Run(model, () =>
     {
         var p = model.Config.ReverseProcess();
+        int T = p.Q.Timesteps, k = Math.Min(evaluations ?? T, T);
         var param = model.parameters().First();
         long dims = model.Config.ImageChannels * model.Config.ImageSize * (long)model.Config.ImageSize;
-        var terms = new double[p.Q.Timesteps + 1];
-        double sum = 0;
-        long n = 0;
-        int batches = 0;
+        double toBpd = 1 / (dims * Math.Log(2));
+        var terms = new BoundTerms(T);
+        var plain = new List<double>();
+        var clipped = new List<double>();
         using var _ = no_grad();
-        foreach (var batch in BatchLoader.Sequential(data, batchSize, param.device, limit))
+        using var subset = subsetSeed is long s ? data.Sample(limit ?? data.Count, s) : null;
+        foreach (var batch in BatchLoader.Sequential(subset ?? data, batchSize, param.device, subset is null ? limit : null))
         {
             using (var scope = NewDisposeScope())
             {
                 var x0 = Preprocess.ToSigned(batch.Images).to(param.dtype);
-                var nats = VariationalBound.Total(p, (x, t) => model.call(x, t), x0, terms: terms);
-                sum += nats.to(ScalarType.Float64).sum().item<double>();
-                n += x0.shape[0];
-                batches++;
+                var (a, b) = VariationalBound.Estimate(p, (x, t) => model.call(x, t), x0, k, terms: terms);
+                plain.AddRange(a.to(ScalarType.Float64).cpu().data<double>().Select(v => v * toBpd));
+                clipped.AddRange(b.to(ScalarType.Float64).cpu().data<double>().Select(v => v * toBpd));
             }
             batch.Images.Dispose(); batch.Labels?.Dispose(); batch.Factors?.Dispose();
-            progress?.Invoke(n);
+            progress?.Invoke(plain.Count);
         }
-        if (n == 0) throw new ArgumentException($"{data.Name}: no examples to evaluate", nameof(data));
-        double toBpd = 1 / (dims * Math.Log(2));
-        return (sum / n * toBpd, terms.Select(v => v / batches * toBpd).ToArray());
+        if (plain.Count == 0) throw new ArgumentException($"{data.Name}: no examples to evaluate", nameof(data));
+        return new BoundEvaluation(plain.Count, k, plain.Average(), BoundEvaluation.StdError(plain), clipped.Average(),
+            BoundEvaluation.StdError(clipped), terms.Means.Select(v => v * toBpd).ToArray());
     });
 
     /// <summary>n samples as uint8 images [n, C, H, W] from the EMA model: DDIM with <paramref name="steps"/> steps (default

@@ -32,10 +32,19 @@ public sealed class ReverseProcess(ForwardProcess q, ReverseVariance variance = 
     {
         using var scope = NewDisposeScope();
         var e = eps(xt, t);
-        var x0 = Q.PredictX0(xt, t, e);
+        var (mean, v, x0) = MeanVarianceFromNoise(e, xt, t, clipX0);
+        return (mean.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope(), x0.MoveToOuterDisposeScope(), e.MoveToOuterDisposeScope());
+    }
+
+    /// <summary><see cref="MeanVariance"/> from an already computed noise prediction <paramref name="eps"/> (so one
+    /// network evaluation can give both the clipped and the unclipped mean).</summary>
+    public (Tensor Mean, Tensor Variance, Tensor X0) MeanVarianceFromNoise(Tensor eps, Tensor xt, Tensor t, bool clipX0 = false)
+    {
+        using var scope = NewDisposeScope();
+        var x0 = Q.PredictX0(xt, t, eps);
         if (clipX0) x0 = x0.clamp(-1, 1);
         var (mean, _) = Q.QPosterior(x0, xt, t);
         var v = ForwardProcess.Gather(Variances, t, xt);
-        return (mean.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope(), x0.MoveToOuterDisposeScope(), e.MoveToOuterDisposeScope());
+        return (mean.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope(), x0.MoveToOuterDisposeScope());
     }
 }

@@ -14,7 +14,7 @@ public static class ScoreFunction
     public static Tensor FromNoise(ForwardProcess q, Func<Tensor, Tensor, Tensor> eps, Tensor xt, Tensor t)
     {
         using var scope = NewDisposeScope();
-        var sigma = (1 - ForwardProcess.Gather(q.AlphaBars, t, xt)).sqrt();
+        var sigma = ForwardProcess.Gather(q.SqrtOneMinusAlphaBars, t, xt);
         return (-eps(xt, t) / sigma).MoveToOuterDisposeScope();
     }
 }

@@ -95,4 +95,38 @@ public class DiffusionTrainerTests
         Assert.Equal(new long[] { 2, 1, 8, 8 }, ddpm.shape);
         Assert.Equal(ScalarType.Byte, ddim.dtype);
     }
+
+    /// <summary>The per-term breakdown is a mean over examples, so its terms add up to the bound even when the last batch
+    /// is smaller than the others (3 examples in batches of 2); and the clipped bound (the authors' protocol) is reported
+    /// beside it with standard errors.</summary>
+    [Fact]
+    public void TermBreakdownAddsUpToTheBoundWithAnUnevenLastBatch()
+    {
+        Seeding.Set(6);
+        using var model = new UNet(Tiny);
+        using var trainer = new DiffusionTrainer(model, DiffusionTrainConfig.Small with { WarmupSteps = 1 });
+        trainer.TrainStepOn(Images(1));
+        using var data = new ImageDataset("tiny", Images(7, 3), null);
+        var bound = DiffusionTrainer.EvaluateBound(trainer.EmaModel, data, batchSize: 2);
+        Assert.Equal(3, bound.Examples);
+        Assert.Equal(Tiny.Timesteps, bound.Evaluations);
+        Assert.True(Math.Abs(bound.Bpd - bound.TermsBpd.Sum()) < 1e-6 * bound.Bpd, $"terms add up to {bound.TermsBpd.Sum()}, the bound is {bound.Bpd}");
+        Assert.True(bound.BpdStdError > 0 && bound.ClippedBpdStdError > 0);
+        Assert.NotEqual(bound.Bpd, bound.ClippedBpd);
+    }
+
+    /// <summary>A random subset is drawn without replacement from the whole split by its seed: the same seed gives the same
+    /// examples, and they are not the first ones.</summary>
+    [Fact]
+    public void RandomSubsetIsSeededAndNotTheFirstExamples()
+    {
+        using var data = new ImageDataset("tiny", Images(8, 50), null);
+        using var a = data.Sample(10, 3);
+        using var b = data.Sample(10, 3);
+        Assert.Equal(10, a.Count);
+        Assert.True(a.Images.equal(b.Images).all().item<bool>());
+        Assert.False(a.Images.equal(data.Images[..10]).all().item<bool>());
+        var rows = Enumerable.Range(0, 10).Select(i => string.Join(",", a.Images[i].flatten().data<byte>().ToArray())).ToHashSet();
+        Assert.Equal(10, rows.Count);
+    }
 }

@@ -88,4 +88,80 @@ public class VariationalBoundTests
         var zero = SimpleLoss.PerExample(q, (xt, _) => zeros_like(xt), x0, t, noise);
         Assert.Equal(noise.square().flatten(1).mean(new long[] { 1 }).data<double>().ToArray(), zero.data<double>().ToArray());
     }
+
+    /// <summary>
+    /// In float32 (the dtype evaluation runs in) the bound stays within 1e-4 bits/dim of the same bound in float64, on the
+    /// same images and noise, for a good noise predictor: the schedule's coefficients are formed in float64 and only then
+    /// rounded, so 1 − ᾱ_t at small t does not lose its digits. Linear schedule, T = 1000, 8×8 images.
+    /// </summary>
+    [Fact]
+    public void Float32BoundMatchesFloat64()
+    {
+        using var scope = NewDisposeScope();
+        var q = ForwardProcess.Create(BetaScheduleKind.Linear, 1000);
+        var p = new ReverseProcess(q, ReverseVariance.Large);
+        using var g = new Generator(11);
+        var x0 = (randint(0, 256, new long[] { 4, 1, 8, 8 }, generator: g).to(ScalarType.Float64) / 127.5 - 1);
+        var offset = 0.01 * randn(new long[] { 4, 1, 8, 8 }, dtype: ScalarType.Float64, generator: g);
+        var noises = Enumerable.Range(0, q.Timesteps).Select(_ => randn(new long[] { 4, 1, 8, 8 }, dtype: ScalarType.Float64, generator: g)).ToArray();
+        double Bound(ScalarType dtype)
+        {
+            var x = x0.to(dtype);
+            var near = (x0 + offset).to(dtype);   // a good model: the noise that would have produced x_t from a nearby x_0
+            Func<Tensor, Tensor, Tensor> eps = (xt, t) => q.PredictNoise(xt, t, near);
+            double total = 0;
+            for (int t = 0; t < q.Timesteps; t++)
+                total += VariationalBound.Term(p, eps, x, t, noises[t].to(dtype)).to(ScalarType.Float64).mean().item<double>();
+            return total / (64 * Math.Log(2));
+        }
+        double b64 = Bound(ScalarType.Float64), b32 = Bound(ScalarType.Float32);
+        Assert.True(Math.Abs(b32 - b64) < 1e-4, $"float32 {b32:F6} vs float64 {b64:F6} bits/dim");
+    }
+
+    /// <summary>
+    /// The stratified estimate of the bound (L_0 plus 3 strata of t, each term weighted by its stratum's size) is unbiased:
+    /// on a T = 13 chain with an analytic noise model, its mean over 100k examples agrees with the exact sum of all
+    /// terms within 4 standard errors, and its spread is what the standard error is computed from.
+    /// </summary>
+    [Fact]
+    public void StratifiedEstimateIsUnbiased()
+    {
+        using var scope = NewDisposeScope();
+        var q = ForwardProcess.Create(BetaScheduleKind.Cosine, 13);
+        var p = new ReverseProcess(q, ReverseVariance.Large);
+        Func<Tensor, Tensor, Tensor> eps = (x, t) => (0.2 + 0.05 * t.to(ScalarType.Float64)).reshape(-1, 1) * x;
+        const int n = 100_000;
+        var x0 = full(new long[] { n, 1 }, 60 / 127.5 - 1, dtype: ScalarType.Float64);
+        using var g = new Generator(5);
+        var exact = VariationalBound.Total(p, eps, x0, g);
+        var (estimate, _) = VariationalBound.Estimate(p, eps, x0, 4, g);
+        double a = exact.mean().item<double>(), b = estimate.mean().item<double>();
+        double se = Math.Sqrt(exact.var().item<double>() / n + estimate.var().item<double>() / n);
+        Assert.True(a > 0.5, $"the bound should be far from zero on this chain: {a}");
+        Assert.True(estimate.var().item<double>() > exact.var().item<double>(), "sampling t should add variance");
+        Assert.True(Math.Abs(a - b) < 4 * se, $"exact {a:F5} vs stratified {b:F5} (s.e. {se:F5})");
+    }
+
+    /// <summary>The clipped term is the KL against the mean formed from x̂_0 clamped to [−1, 1], from the same network
+    /// evaluation: with a zero noise prediction x̂_0 = x_t/√ᾱ_t leaves [−1, 1] at large t, and the two differ there.</summary>
+    [Fact]
+    public void ClippedTermUsesTheClampedX0()
+    {
+        using var scope = NewDisposeScope();
+        var q = ForwardProcess.Create(BetaScheduleKind.Linear, 100);
+        var p = new ReverseProcess(q, ReverseVariance.Large);
+        using var g = new Generator(2);
+        var x0 = rand(new long[] { 3, 1, 4, 4 }, dtype: ScalarType.Float64, generator: g) * 2 - 1;
+        var noise = randn(new long[] { 3, 1, 4, 4 }, dtype: ScalarType.Float64, generator: g);
+        Func<Tensor, Tensor, Tensor> zero = (x, _) => zeros_like(x);
+        var t = ForwardProcess.Full(3, 90, x0);
+        var (plain, clipped) = VariationalBound.Terms(p, zero, x0, t, noise);
+        var xt = q.QSample(x0, t, noise);
+        var (qMean, qVar) = q.QPosterior(x0, xt, t);
+        var (mean, variance, x0Hat, _) = p.MeanVariance(zero, xt, t, clipX0: true);
+        Assert.True(x0Hat.abs().max().item<double>() <= 1);
+        var direct = VariationalBound.NormalKl(qMean, qVar.expand_as(x0), mean, variance.expand_as(x0)).flatten(1).sum(new long[] { 1 });
+        Assert.True((clipped - direct).abs().max().item<double>() < 1e-10);
+        Assert.True((plain - clipped).abs().min().item<double>() > 1e-3);
+    }
 }
