@@ -24,7 +24,7 @@ sealed class DiffusionFamily : IModelFamily
     {
         nameof(DiffusionTrainConfig.Steps), nameof(DiffusionTrainConfig.LearningRate), nameof(DiffusionTrainConfig.WarmupSteps),
         nameof(DiffusionTrainConfig.MaxGradNorm), nameof(DiffusionTrainConfig.EmaDecay), nameof(DiffusionTrainConfig.LogEvery),
-        nameof(DiffusionTrainConfig.EvalEvery), nameof(DiffusionTrainConfig.EvalLimit), nameof(DiffusionTrainConfig.EvalBatchSize),
+        nameof(DiffusionTrainConfig.EvalEvery), nameof(DiffusionTrainConfig.EvalLimit), nameof(DiffusionTrainConfig.EvalBatchSize), nameof(DiffusionTrainConfig.EvalSubsetSeed), nameof(DiffusionTrainConfig.BoundEvaluations),
         nameof(DiffusionTrainConfig.SampleSteps), nameof(DiffusionTrainConfig.SampleEta), nameof(DiffusionTrainConfig.SampleAncestral),
         nameof(DiffusionTrainConfig.DivergenceLoss),
     };
