@@ -95,13 +95,15 @@ public static partial class ZooPackager
         catch (JsonException e) { throw new InvalidDataException($"--metrics {file}: not JSON ({e.Message.Split('\n')[0]})"); }
     }
 
-    /// <summary>The family's held-out metric on the first <paramref name="examples"/> test images, libtorch seeded with the run's seed.</summary>
+    /// <summary>The family's held-out metric on the first <paramref name="examples"/> test images, libtorch seeded with the
+    /// run's seed; "examples" is 0 for a family without a held-out metric (a GAN).</summary>
     internal static JsonObject Check(Trainer trainer, RunInfo info, int examples)
     {
         using var test = RunData.Load(info.Data, info.ImageSize, train: false);
         Seeding.Set(info.Seed);
-        var check = new JsonObject { ["examples"] = Math.Min(examples, test.Count), ["seed"] = info.Seed };
-        foreach (var (k, v) in trainer.Evaluate(test, examples)) check[k] = double.IsFinite(v) ? v : null;
+        var metrics = trainer.Evaluate(test, examples);
+        var check = new JsonObject { ["examples"] = metrics.Count == 0 ? 0 : Math.Min(examples, test.Count), ["seed"] = info.Seed };
+        foreach (var (k, v) in metrics) check[k] = double.IsFinite(v) ? v : null;
         return check;
     }
 
@@ -158,7 +160,9 @@ public static partial class ZooPackager
             foreach (var c in card.EvalCommands) sb.AppendLine(c);
             sb.AppendLine("```").AppendLine();
         }
-        sb.AppendLine($"Check (re-measured when packaged, and by the tests): on the first {card.Check["examples"]} test images with libtorch seeded {card.Check["seed"]}, " +
+        if (card.Check["examples"] is JsonValue n && n.GetValue<long>() == 0)
+            sb.AppendLine("Check: none (the family has no held-out metric; `zoo verify` checks that the weights load).").AppendLine();
+        else sb.AppendLine($"Check (re-measured when packaged, and by the tests): on the first {card.Check["examples"]} test images with libtorch seeded {card.Check["seed"]}, " +
                       string.Join(", ", card.Check.Where(kv => kv.Key is not ("examples" or "seed")).Select(kv =>
                           $"{kv.Key} = {(kv.Value is JsonValue v && v.TryGetValue<double>(out var d) ? F(d) : kv.Value?.ToString() ?? "null")}")) +
                       " (card.json has every digit).").AppendLine();

@@ -43,6 +43,9 @@ public sealed record StyleGan2Config
     /// <summary>Lazy path length regularisation: every this many G steps; 0 disables it.</summary>
     public int PathLengthInterval { get; init; } = 4;
     public double PathLengthDecay { get; init; } = 0.01;
+    /// <summary>false (the official code): the penalty's target is the updated running mean a + decay·(mean(l) − a),
+    /// which carries gradient through mean(l); true: the target is a constant.</summary>
+    public bool PathLengthDetachMean { get; init; } = false;
     /// <summary>The path-length pass uses batch / this (the official code's pl_batch_shrink).</summary>
     public int PathLengthBatchShrink { get; init; } = 2;
     public double MixingProbability { get; init; } = 0.9;

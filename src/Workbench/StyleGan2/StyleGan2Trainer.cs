@@ -44,7 +44,7 @@ public sealed class StyleGan2Trainer : Trainer
         GEma.eval();
         GOpt = LazyRegularization.Adam(G.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.PathLengthInterval, config.AdamEpsilon);
         DOpt = LazyRegularization.Adam(D.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.R1Interval, config.AdamEpsilon);
-        PathLength = new PathLengthRegularizer(config.PathLengthWeight, config.PathLengthDecay);
+        PathLength = new PathLengthRegularizer(config.PathLengthWeight, config.PathLengthDecay, config.PathLengthDetachMean);
     }
 
     static ImageDataset? CheckShape(StyleGan2Config config, ImageDataset? data)
@@ -98,7 +98,7 @@ public sealed class StyleGan2Trainer : Trainer
 
     private double Finite(Tensor t, string metric)
     {
-        double v = t.detach().item<float>();
+        double v = t.detach().ToDouble();
         if (!double.IsFinite(v)) throw new TrainingDivergedException(Step, metric, v);
         return v;
     }
@@ -168,7 +168,7 @@ public sealed class StyleGan2Trainer : Trainer
             Finite(r1Loss, "R1 penalty");
             r1Loss.backward();
             DOpt.step();
-            r1 = sq.detach().mean().item<float>();
+            r1 = sq.detach().mean().ToDouble();
         }
 
         ImagesSeen += b;
@@ -176,8 +176,8 @@ public sealed class StyleGan2Trainer : Trainer
         var row = new List<(string Name, double Value)>
         {
             ("loss_g", lossGValue), ("loss_d", lossDValue),
-            ("d_real", realLogits.detach().mean().item<float>()), ("d_real_std", realLogits.detach().std().item<float>()),
-            ("d_fake", fakeLogits.detach().mean().item<float>()), ("d_fake_std", fakeLogits.detach().std().item<float>()), ("kimg", Kimg),
+            ("d_real", realLogits.detach().mean().ToDouble()), ("d_real_std", realLogits.detach().std().ToDouble()),
+            ("d_fake", fakeLogits.detach().mean().ToDouble()), ("d_fake_std", fakeLogits.detach().std().ToDouble()), ("kimg", Kimg),
         };
         if (r1 is double r) row.Add(("r1", r));
         if (plLength is double pl) { row.Add(("pl_length", pl)); row.Add(("pl_mean", PathLength.Mean)); row.Add(("pl_penalty", plPenalty!.Value)); }

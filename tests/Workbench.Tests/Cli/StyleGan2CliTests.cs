@@ -11,6 +11,33 @@ public class StyleGan2CliTests
         "--batch", "4", "--sample-every", "0",
     };
 
+    /// <summary>A GAN has no held-out metric: its zoo card records a check of 0 examples (which the shipped-zoo test
+    /// skips) and says so, and the packaged G_ema verifies and samples.</summary>
+    [Fact]
+    public void ZooCardOfAGanHasNoCheckMetric()
+    {
+        var root = Directory.CreateTempSubdirectory("wb-sg2-zoo").FullName;
+        var run = Path.Combine(root, "run");
+        var a = CliTestHost.Run(new[] { "train", "stylegan2", "--steps", "2", "--out", run }.Concat(Tiny).ToArray());
+        Assert.True(a.Code == 0, a.Err);
+        var metrics = Path.Combine(root, "eval.json");
+        var e = CliTestHost.Run("eval", run, "--quality", "0");
+        Assert.True(e.Code == 0, e.Err);
+        File.WriteAllText(metrics, e.Out);
+        var zoo = Path.Combine(root, "models");
+        var add = CliTestHost.Run("zoo", "add", run, "--name", "stylegan2-faces32-tiny", "--zoo", zoo, "--metrics", metrics,
+            "--eval-command", "workbench eval run --quality 0", "--limitation", "Two steps.");
+        Assert.True(add.Code == 0, add.Err);
+        var card = Workbench.Zoo.ZooCard.Read(Path.Combine(zoo, "stylegan2-faces32-tiny", "card.json"));
+        Assert.Equal(0, card.Check["examples"]!.GetValue<long>());
+        Assert.Contains("Check: none", File.ReadAllText(Path.Combine(zoo, "stylegan2-faces32-tiny", "README.md")));
+        var v = CliTestHost.Run("zoo", "verify", "--zoo", zoo);
+        Assert.True(v.Code == 0, v.Err + v.Out);
+        var s = CliTestHost.Run("sample", Path.Combine(zoo, "stylegan2-faces32-tiny"), "--n", "4", "--out", Path.Combine(root, "g.png"));
+        Assert.True(s.Code == 0, s.Err);
+        Directory.Delete(root, recursive: true);
+    }
+
     [Fact]
     public void AResumedRunEndsWithTheSameWeightsAsAStraightOne()
     {

@@ -80,6 +80,44 @@ public class RegularizerTests
         Assert.True(loss.item<float>() > 0);
     }
 
+    /// <summary>
+    /// The penalty's gradient is the official code's (loss.py): the target is the updated running mean
+    /// a' = a + decay·(mean(l) − a), which still depends on this batch's lengths, so the gradient w.r.t. the generator's
+    /// weights equals autograd of weight·interval·mean((l − a')²) written out here, in float64 to 1e-12. With the target
+    /// detached (the config's alternative) the gradient differs. A linear generator g(w) = M w with M a parameter.
+    /// </summary>
+    [Fact]
+    public void PathLengthGradientFollowsTheOfficialUpdatedMean()
+    {
+        using var scope = NewDisposeScope();
+        const int d = 12;
+        const double decay = 0.3, a0 = 0.4;
+        random.manual_seed(24);
+        var m = randn(16, d, dtype: ScalarType.Float64).requires_grad_(true);
+        var ws = randn(5, 2, d, dtype: ScalarType.Float64).requires_grad_(true);
+        Tensor Image() => (ws[.., 0] + 0.5 * ws[.., 1]).matmul(m.t()).reshape(5, 1, 4, 4);
+        Tensor GradOf(Func<Tensor> loss)
+        {
+            m.grad?.zero_();
+            random.manual_seed(25);
+            loss().backward();
+            return m.grad!.clone();
+        }
+        var reg = new PathLengthRegularizer(weight: 2, decay: decay) { Mean = a0 };
+        var ours = GradOf(() => reg.Compute(Image(), ws, interval: 4).Loss);
+        var official = GradOf(() =>
+        {
+            var img = Image();
+            var l = PathLengthRegularizer.PathLengths(img, ws, PathLengthRegularizer.RandomDirections(img));
+            var target = a0 + decay * (l.mean() - a0);
+            return (l - target).square().mean() * (2.0 * 4);
+        });
+        Assert.True((ours - official).abs().max().item<double>() < 1e-12, $"max |difference| {(ours - official).abs().max().item<double>():E2}");
+        var detached = GradOf(() => new PathLengthRegularizer(weight: 2, decay: decay, detachMean: true) { Mean = a0 }.Compute(Image(), ws, interval: 4).Loss);
+        Assert.True((detached - official).abs().max().item<double>() > 1e-3 * official.abs().max().item<double>());
+        Assert.Equal(ScalarType.Float64, ours.dtype);
+    }
+
     [Fact]
     public void LazyRegularizationCorrectsAdamsHyperParameters()
     {
