@@ -16,8 +16,10 @@ namespace Workbench.Metrics;
 /// <para>
 /// Input: uint8 images [N, C, H, W] with C = 1 (grayscale, replicated to three channels) or C = 3 (RGB). Each batch is
 /// converted to float in [0, 255], resized bilinearly to 224×224 (what the network expects), and passed through the
-/// package's own preprocessing model (ResNetPreprocess.onnx: it subtracts a per-channel mean in the [0, 255] scale,
-/// 114.59 / 124.44 / 125.89, which is what ML.NET's DnnImageFeaturizer does before the network), then through
+/// package's own preprocessing model (ResNetPreprocess.onnx, what ML.NET's DnnImageFeaturizer runs before the network:
+/// it splits the RGB input into its channels, concatenates them in BGR order and subtracts a 3×224×224 mean *image*
+/// stored in the graph, not three channel means; the image's values lie in 95.3…129.5, its channel averages are
+/// 103.06 (B), 115.90 (G), 123.15 (R) on the [0, 255] scale), then through
 /// ResNet18.onnx. Both ONNX graphs have a fixed batch dimension of 1, so inside a batch the images run one at a time;
 /// batching bounds memory and sets how often <c>progress</c> is called.
 /// </para>
