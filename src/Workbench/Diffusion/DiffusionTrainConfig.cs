@@ -3,7 +3,7 @@ namespace Workbench.Diffusion;
 /// <summary>
 /// Training settings for <see cref="DiffusionTrainer"/>. Defaults are DDPM's CIFAR-10 run (Ho et al. 2020, App. B):
 /// Adam at 2e-4 with a 5,000-step linear warm-up, gradient-norm clip 1, EMA of the weights with decay 0.9999, batch
-/// 128 (800k steps there; our default total is the CPU budget of the other families). <see cref="Small"/> shortens
+/// 128 (800k steps there; our default total is 3,000, the CPU-sized run of the other families). <see cref="Small"/> shortens
 /// the warm-up and the EMA for a few thousand CPU steps.
 /// </summary>
 /// <param name="Steps">total optimizer steps.</param>

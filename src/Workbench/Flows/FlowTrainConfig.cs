@@ -4,7 +4,7 @@ namespace Workbench.Flows;
 public enum FlowOptimizer { Adam, Adamax }
 
 /// <summary>
-/// Training settings for <see cref="FlowTrainer"/>. Defaults follow the CPU budget of the issue: 3,000 steps of
+/// Training settings for <see cref="FlowTrainer"/>. Defaults are a CPU-sized run: 3,000 steps of
 /// batch 64, Adam 1e-3 with a 200-step linear warm-up (Glow warms up over its first epochs), gradient-norm
 /// clipping, held-out bits/dim on the full test set every 500 steps.
 /// </summary>

@@ -13,7 +13,7 @@ namespace Workbench.Metrics;
 public sealed record AttributeEditRow(double Strength, double Achieved, double[] Leak, double MeanLeak, double IdentityShift);
 
 /// <summary>
-/// Scores an attribute edit (issue 14, "The expression edit, measured": seed 000's open problem of changing a face's
+/// Scores an attribute edit (seed 000's open problem of changing a face's
 /// emotion while keeping everything else). Given N faces before an edit and the same faces after it at several
 /// strengths, a factor reader (e.g. <see cref="FactorRegressor.Predict"/> on procedural faces) and a feature map for
 /// identity, each strength gets: the change achieved in the target factor, the change leaked into every other factor

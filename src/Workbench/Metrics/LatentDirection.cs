@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Workbench.Metrics;
 
 /// <summary>
-/// Attribute directions in a model's latent space for the expression edit of issue 14 (as in Glow, Kingma &amp;
+/// Attribute directions in a model's latent space for the expression edit (as in Glow, Kingma &amp;
 /// Dhariwal 2018, §5 "Semantic manipulation": the average latent of images with an attribute minus the average latent
 /// of images without it). <see cref="MeanDifference"/> takes latents of two labelled groups (e.g. Glow's exact
 /// encodings of smiling and frowning real faces); <see cref="FromScores"/> takes latents with a score each (e.g.

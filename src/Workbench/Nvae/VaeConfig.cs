@@ -32,8 +32,8 @@ public sealed record VaeConfig(
 
     /// <summary>
     /// CPU preset for 28×28 grayscale, as wide as <see cref="NvaeConfig.Small"/>: 12 → 24 (14×14) → 48 (7×7), one
-    /// latent group of 20×7×7 (the baseline of the 3,000-step comparison in papers/nvae.md). The PyTorch
-    /// calibration VAE is wider: <c>Small with { StemChannels = 32, Widths = new[] { 64, 128 }, LatentChannels = 16 }</c>.
+    /// latent group of 20×7×7 (the baseline of the 3,000-step comparison in papers/nvae.md). A PyTorch
+    /// calibration VAE of papers/nvae.md is wider: <c>Small with { StemChannels = 32, Widths = new[] { 64, 128 }, LatentChannels = 16 }</c>.
     /// </summary>
     public static VaeConfig Small => new();
 

@@ -7,7 +7,7 @@ using static Workbench.Tests.Cli.RunFixtures;
 namespace Workbench.Tests.Cli;
 
 /// <summary>
-/// Run folders under hostile use (issue 13): two processes on one folder, kills, resumes that change settings,
+/// Run folders under hostile use: two processes on one folder, kills, resumes that change settings,
 /// damaged run.json and checkpoints, and every file-system error as one line with exit code 2.
 /// </summary>
 [Collection(CliCollection.Name)]

@@ -47,7 +47,7 @@ public class AllNotebooksTests
         Assert.DoesNotContain("Plotly.NET", setup);
         Assert.Equal(Parameters.Tag, Assert.Single(TestNotebooks.Tags(code[1])));
         Assert.Contains(Parameters.Declared(TestNotebooks.Text(code[1]["source"])), p => p.Name == "quick" && p.TypeName == "bool");
-        // libtorch's threads are a parameter (issue 16), applied through Devices' default rule before any training
+        // libtorch's threads are a parameter, applied through Devices' default rule before any training
         Assert.Contains(Parameters.Declared(TestNotebooks.Text(code[1]["source"])), p => p.Name == "threads" && p.TypeName == "int");
         Assert.Contains(code.Skip(2), c => TestNotebooks.Text(c["source"]).Contains("Devices.ConfigureThreads(threads);", StringComparison.Ordinal));
     }
