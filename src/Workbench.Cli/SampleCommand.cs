@@ -53,7 +53,7 @@ public static class EvalCommand
     {
         var target = new Argument<string>("run") { Description = "A run folder (its last checkpoint), a checkpoint file or a zoo model's folder (models/NAME)." };
         var data = new Option<string?>("--data") { Description = "Dataset to evaluate on (default: the run's), test split." };
-        var limit = NumberOption.Long("--eval-limit", "Use the first N test examples instead of the full split.");
+        var limit = NumberOption.Long("--eval-limit", "Use N test examples instead of the family's default (the first N; diffusion draws them at random when its EvalSubsetSeed is set).");
         var quality = new Option<int>("--quality") { Description = "Sample-quality metrics on N samples vs N test images (FD/KID/precision/recall/density/coverage on ResNet-18 features, more per dataset; see SampleQuality); 0 skips.", DefaultValueFactory = _ => 64 };
         var featureSteps = new Option<int>("--feature-steps") { Description = "Training steps for a dataset feature network not yet cached.", DefaultValueFactory = _ => 500 };
         var featureCache = new Option<string?>("--feature-cache") { Description = "Folder caching the trained feature networks (default data/cache)." };
@@ -63,7 +63,7 @@ public static class EvalCommand
         var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache, set, seed, skipHeldOut };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
-            if (p.GetValue(limit) is < 1) throw new UsageException($"--eval-limit {p.GetValue(limit)}: must be at least 1 (leave it out to use the whole test split).");
+            if (p.GetValue(limit) is < 1) throw new UsageException($"--eval-limit {p.GetValue(limit)}: must be at least 1 (leave it out for the family's default).");
             using var loaded = LoadedRun.Open(p.GetValue(target)!, p.GetValue(set) ?? [], "eval");
             using var test = p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: false)
                 : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: false);

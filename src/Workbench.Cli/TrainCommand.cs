@@ -33,7 +33,7 @@ public static class TrainCommand
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint." };
         var every = NumberOption.Long("--checkpoint-every", $"Steps between checkpoints (default {RunInfo.DefaultCheckpointEvery}; 0: only at the end and on interruption).");
         var sampleEvery = NumberOption.Long("--sample-every", $"Steps between sample grids (default {RunInfo.DefaultSampleEvery}; 0: only at the end).");
-        var evalLimit = NumberOption.Long("--eval-limit", "Evaluate on the first N held-out examples instead of the full test split.");
+        var evalLimit = NumberOption.Long("--eval-limit", "Evaluate on N held-out examples instead of the family's default (the whole test split; diffusion's small preset: 200 random images, EvalLimit/EvalSubsetSeed).");
         var until = NumberOption.Long("--until", "Stop at this step (checkpointed, no final evaluation) without changing the run's length or schedules; resume later to go on.");
 
         var cmd = new Command("train", "Train a model; writes config, checkpoints, log.csv, sample grids and TensorBoard events to the run folder. " +
@@ -64,7 +64,7 @@ public static class TrainCommand
             if (Batch is < 1) throw new UsageException($"--batch {Batch}: must be at least 1.");
             if (CheckpointEvery is < 0) throw new UsageException($"--checkpoint-every {CheckpointEvery}: must be 0 (only at the end) or more.");
             if (SampleEvery is < 0) throw new UsageException($"--sample-every {SampleEvery}: must be 0 (only at the end) or more.");
-            if (EvalLimit is < 1) throw new UsageException($"--eval-limit {EvalLimit}: must be at least 1 (leave it out to use the whole test split).");
+            if (EvalLimit is < 1) throw new UsageException($"--eval-limit {EvalLimit}: must be at least 1 (leave it out for the family's default).");
             if (ImageSize is < 1) throw new UsageException($"--image-size {ImageSize}: must be at least 1.");
             if (Until is < 1) throw new UsageException($"--until {Until}: must be at least 1.");
             if (Resume is not null)

@@ -129,4 +129,15 @@ public class DiffusionTrainerTests
         var rows = Enumerable.Range(0, 10).Select(i => string.Join(",", a.Images[i].flatten().data<byte>().ToArray())).ToHashSet();
         Assert.Equal(10, rows.Count);
     }
+
+    /// <summary>The command line's default (the small preset) ends a run with a held-out bound that takes minutes, not a
+    /// day: at most 50,000 network evaluations, on a random subset.</summary>
+    [Fact]
+    public void SmallPresetsClosingBoundIsBounded()
+    {
+        var c = DiffusionTrainConfig.Small;
+        long images = c.EvalLimit ?? 10_000, perImage = c.BoundEvaluations ?? DiffusionConfig.Small.Timesteps;
+        Assert.True(images * perImage <= 50_000, $"{images} images x {perImage} evaluations");
+        Assert.NotNull(c.EvalSubsetSeed);
+    }
 }
