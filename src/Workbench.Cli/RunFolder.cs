@@ -53,7 +53,10 @@ public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch,
             var node = Config?[key] ?? throw new InvalidDataException($"{source}: config.{key} is missing");
             try
             {
-                return node.Deserialize(type, Strict) ?? throw new InvalidDataException($"{source}: config.{key} is empty");
+                var filled = new List<string>();
+                var upgraded = Workbench.Training.ConfigEvolution.Upgrade(node, type, filled);
+                foreach (var f in filled) Console.Error.WriteLine($"warning: {source}: config.{key}: {f}");
+                return upgraded!.Deserialize(type, Strict) ?? throw new InvalidDataException($"{source}: config.{key} is empty");
             }
             catch (JsonException e)
             {

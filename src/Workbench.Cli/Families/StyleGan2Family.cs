@@ -22,7 +22,7 @@ sealed class StyleGan2Family : IModelFamily
 
     public IReadOnlySet<string> ResumeSafe { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        nameof(StyleGan2Config.LearningRate), nameof(StyleGan2Config.PathLengthDetachMean),
+        nameof(StyleGan2Config.LearningRate),
     };
 
     public object CheckpointConfig(RunConfig config) => config.Model;

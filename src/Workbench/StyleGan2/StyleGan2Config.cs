@@ -45,6 +45,7 @@ public sealed record StyleGan2Config
     public double PathLengthDecay { get; init; } = 0.01;
     /// <summary>false (the official code): the penalty's target is the updated running mean a + decay·(mean(l) − a),
     /// which carries gradient through mean(l); true: the target is a constant.</summary>
+    [Training.AddedField("true", "on 2026-12-06")]
     public bool PathLengthDetachMean { get; init; } = false;
     /// <summary>The path-length pass uses batch / this (the official code's pl_batch_shrink).</summary>
     public int PathLengthBatchShrink { get; init; } = 2;

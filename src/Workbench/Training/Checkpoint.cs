@@ -18,7 +18,7 @@ public sealed record CheckpointInfo(string Path, long Step, string? ConfigType, 
     public T Config<T>()
     {
         if (ConfigJson is null) throw new InvalidDataException($"{Path}: the checkpoint stores no config");
-        return JsonSerializer.Deserialize<T>(ConfigJson, Checkpoint.JsonOptions)
+        return JsonSerializer.Deserialize<T>(ConfigEvolution.Upgrade(ConfigJson, typeof(T), new List<string>()), Checkpoint.JsonOptions)
                ?? throw new InvalidDataException($"{Path}: the stored config is null");
     }
 }
@@ -242,7 +242,11 @@ public static class Checkpoint
             throw new CheckpointMismatchException($"{info.Path}: the checkpoint was saved with a {info.ConfigType}, not a {type}");
         var json = ConfigToJson(info.Path, expected);
         if (json == info.ConfigJson) return;
-        var diffs = DiffJson(info.ConfigJson, json);
+        // a file written before a field was added: compare with the value that reproduces what it was written with
+        var stored = info.ConfigJson;
+        try { stored = ConfigEvolution.Upgrade(info.ConfigJson, expected.GetType(), new List<string>(), expected); }
+        catch (JsonException) { }
+        var diffs = DiffJson(stored, json);
         if (diffs is null)
             throw new CheckpointMismatchException($"{info.Path}: the checkpoint's {type} is not readable JSON");
         var refused = diffs.Where(d => mayDiffer is null || !mayDiffer.Contains(d.Field[(d.Field.LastIndexOf('.') + 1)..], StringComparer.OrdinalIgnoreCase)).ToList();

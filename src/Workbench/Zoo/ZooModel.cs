@@ -84,7 +84,8 @@ public sealed class ZooModel
         if (type.FullName != Card.ConfigType)
             throw new InvalidDataException($"{Name} is a {Card.Family} model ({ShortName(Card.ConfigType)}), not a {type.Name}");
         var node = Card.Run["config"]?["model"] ?? throw new InvalidDataException($"{Path.Combine(Folder, CardFile)}: run.config.model is missing");
-        return node.Deserialize(type, Checkpoint.JsonOptions) ?? throw new InvalidDataException($"{Path.Combine(Folder, CardFile)}: run.config.model is empty");
+        return ConfigEvolution.Upgrade(node, type, new List<string>())!.Deserialize(type, Checkpoint.JsonOptions)
+               ?? throw new InvalidDataException($"{Path.Combine(Folder, CardFile)}: run.config.model is empty");
     }
 
     Type ConfigRecordType() => typeof(ZooModel).Assembly.GetType(Card.ConfigType)
