@@ -79,7 +79,9 @@ public static class EvalCommand
             foreach (var (k, v) in results) line[k] = v;
             if (p.GetValue(quality) > 0)
                 foreach (var (k, v) in SampleQuality.Measure(loaded.Family, loaded.Trainer, test, p.GetValue(data) ?? loaded.Info.Data,
-                    new(p.GetValue(quality), p.GetValue(seed), p.GetValue(featureCache) ?? SampleQuality.DefaultCacheFolder, p.GetValue(featureSteps)))) line[k] = v;
+                    new(p.GetValue(quality), p.GetValue(seed), p.GetValue(featureCache) ?? SampleQuality.DefaultCacheFolder, p.GetValue(featureSteps)),
+                    trainSplit: () => p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: true)
+                        : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: true))) line[k] = v;
             CliOutput.WriteResult(line);
             return 0;
         }));

@@ -21,8 +21,9 @@ namespace Workbench.Cli;
 /// mean <c>factor_w1_mean</c>), with the regressor's test mean squared error.</item>
 /// </list>
 /// Beside each metric, its real-vs-real floor (suffix <c>_floor</c>): the next N test images against the same first N,
-/// so a number can be read against what two real samples of the same size give; it needs 2N test images
-/// (<c>floor_samples</c> says how many were used; without enough test images no floor is reported).
+/// so a number can be read against what two real samples of the same size give. When the test split has fewer than
+/// 2N images, the second real set is the first N training images instead (<c>floor_source</c> says which:
+/// "test" or "train"; <c>floor_samples</c> how many); without either no floor is reported.
 /// The feature networks trained in-project are cached as safetensors in <see cref="Options.CacheFolder"/> (default
 /// data/cache in the repository), keyed by dataset, steps and seed, so every run is measured with the same network.
 /// </summary>
@@ -39,7 +40,9 @@ public static class SampleQuality
     public static string DefaultCacheFolder => Path.Combine(DatasetResolver.FindRepositoryRoot() ?? ".", "data", "cache");
 
     /// <summary>The metrics for a trained model (see the class summary); <paramref name="dataName"/> is the dataset's registered name.</summary>
-    public static Dictionary<string, object> Measure(IModelFamily family, Trainer trainer, ImageDataset test, string dataName, Options o)
+    /// <param name="trainSplit">the training split, loaded only when the test split is too small for the floor.</param>
+    public static Dictionary<string, object> Measure(IModelFamily family, Trainer trainer, ImageDataset test, string dataName, Options o,
+        Func<ImageDataset?>? trainSplit = null)
     {
         int n = (int)Math.Min(o.Samples, test.Count);
         if (n < DensityCoverage.DefaultK + 2)
@@ -51,8 +54,14 @@ public static class SampleQuality
         var fake = SampleInChunks(family, trainer, n, o.Seed);
         line["sampling_images_per_s"] = Math.Round(n / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
         var real = test.Images[..n].cpu();
-        // the floor: the next n test images, real against real at the same N
+        // the floor: the next n test images (or n training images), real against real at the same N
         Tensor? other = test.Count >= 2L * n ? test.Images[n..(2 * n)].cpu() : null;
+        if (other is not null) line["floor_source"] = "test";
+        else if (trainSplit?.Invoke() is { } trainImages && trainImages.Count >= n)
+        {
+            using (trainImages) other = trainImages.Images[..n].clone();
+            line["floor_source"] = "train";
+        }
         if (other is not null) line["floor_samples"] = n;
         if (!fake.shape.SequenceEqual(real.shape))
             throw new UsageException($"eval: samples are [{string.Join(", ", fake.shape)}] but {test.Name} images are [{string.Join(", ", real.shape)}].");

@@ -73,4 +73,24 @@ public class SampleQualityCliTests
         Assert.Equal(0.5, r.GetProperty("fashion_classifier_accuracy").GetDouble());
         Assert.False(r.TryGetProperty("factor_w1_mean", out _));
     }
+
+    /// <summary>A test split too small for the real-vs-real floor at N (fewer than 2N images) takes its second real set
+    /// from the training split, and says so (floor_source "train"); the image folder's split has fewer than 2 × 7 test
+    /// images.</summary>
+    [Fact]
+    public void FloorComesFromTheTrainingSplitWhenTheTestSplitIsTooSmall()
+    {
+        var run = RunFixtures.NewRun("quality-floor");
+        var cache = Path.Combine(Path.GetDirectoryName(run)!, "cache");
+        var t = CliTestHost.Run(RunFixtures.TinyGlow(run, 1));
+        Assert.True(t.Code == 0, t.Err);
+        long testImages = Workbench.Data.ImageFolder.Load(RunFixtures.Images, 8, train: false).Count;
+        Assert.InRange(testImages, 7, 13);
+        var e = CliTestHost.Run("eval", run, "--quality", "7", "--skip-heldout", "--feature-cache", cache);
+        Assert.True(e.Code == 0, e.Err);
+        var r = LastLine(e.Out);
+        Assert.Equal("train", r.GetProperty("floor_source").GetString());
+        Assert.Equal(7, r.GetProperty("floor_samples").GetInt32());
+        Assert.True(r.GetProperty("fd_resnet18_floor").GetDouble() > 0);
+    }
 }
