@@ -45,7 +45,7 @@ public static partial class ZooPackager
         var metrics = new JsonObject();
         foreach (var file in metricsFiles)
             foreach (var (k, v) in ReadEvalLine(file))
-                if (k is not ("steps" or "seconds") && v is JsonValue value && value.TryGetValue<double>(out _)) metrics[k] = v.DeepClone();
+                if (k is not ("steps" or "seconds") && v is JsonValue value && (value.TryGetValue<double>(out _) || k == "floor_source")) metrics[k] = v.DeepClone();
 
         var config = info.ConfigFor(family);
         Checkpoint.VerifyConfig(ck, family.CheckpointConfig(config), family.ResumeSafe);
@@ -116,10 +116,14 @@ public static partial class ZooPackager
     static string Protocol(RunInfo info, JsonObject metrics)
     {
         var parts = new List<string>();
-        if (metrics["eval_examples"] is JsonValue e) parts.Add($"held-out metrics on {e.GetValue<double>():N0} images of {info.Data}'s test split");
+        if (metrics["eval_examples"] is JsonValue e && metrics.Any(kv => kv.Key.StartsWith("test_", StringComparison.Ordinal)))
+            parts.Add($"held-out metrics on {e.GetValue<double>():N0} images of {info.Data}'s test split");
         if (metrics["quality_samples"] is JsonValue n)
             parts.Add($"sample quality: {n} samples (seeds from 0) against the first {n} test images" +
-                      (metrics["floor_samples"] is JsonValue f ? $"; floor: test images {n}..{2 * (int)f} against the same first {n} (real against real, same N)" : ""));
+                      (metrics["floor_samples"] is not JsonValue f ? ""
+                       : (string?)metrics["floor_source"] == "train"
+                           ? $"; floor: the first {f} training images against the same first {n} test images (real against real, same N; the test split has fewer than {2 * (int)f})"
+                           : $"; floor: test images {n}..{2 * (int)f} against the same first {n} (real against real, same N)"));
         if (metrics.ContainsKey("kid_resnet18_std")) parts.Add("kid_*_std is the spread of KID across its 100 subsets, not a standard error");
         return parts.Count == 0 ? "no metrics measured" : string.Join("; ", parts) + ".";
     }
