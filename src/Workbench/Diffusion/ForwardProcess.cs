@@ -28,6 +28,8 @@ public sealed class ForwardProcess
         AlphaBarsPrev = new double[n];
         for (int i = 0; i < n; i++) AlphaBarsPrev[i] = i == 0 ? 1 : AlphaBars[i - 1];
         PosteriorVariances = Enumerable.Range(0, n).Select(i => Betas[i] * (1 - AlphaBarsPrev[i]) / (1 - AlphaBars[i])).ToArray();
+        _sqrtAlphas = Alphas.Select(Math.Sqrt).ToArray();
+        _sqrtBetas = Betas.Select(Math.Sqrt).ToArray();
         OneMinusAlphaBars = AlphaBars.Select(a => 1 - a).ToArray();
         SqrtAlphaBars = AlphaBars.Select(Math.Sqrt).ToArray();
         SqrtOneMinusAlphaBars = OneMinusAlphaBars.Select(Math.Sqrt).ToArray();
@@ -36,6 +38,8 @@ public sealed class ForwardProcess
         PosteriorMeanCoefX0 = Enumerable.Range(0, n).Select(i => Betas[i] * Math.Sqrt(AlphaBarsPrev[i]) / (1 - AlphaBars[i])).ToArray();
         PosteriorMeanCoefXt = Enumerable.Range(0, n).Select(i => (1 - AlphaBarsPrev[i]) * Math.Sqrt(Alphas[i]) / (1 - AlphaBars[i])).ToArray();
     }
+
+    readonly double[] _sqrtAlphas, _sqrtBetas;   // √α_t and √β_t of Eq. 2
 
     /// <summary>A forward process with a named schedule (<see cref="BetaSchedule.Create"/>).</summary>
     public static ForwardProcess Create(BetaScheduleKind kind, int timesteps, double betaStart = 1e-4, double betaEnd = 0.02) =>
@@ -94,9 +98,7 @@ public sealed class ForwardProcess
     public Tensor QStep(Tensor xPrev, Tensor t, Tensor noise)
     {
         using var scope = NewDisposeScope();
-        var keep = Gather(Alphas.Select(Math.Sqrt).ToArray(), t, xPrev);
-        var add = Gather(Betas.Select(Math.Sqrt).ToArray(), t, xPrev);
-        return (keep * xPrev + add * noise).MoveToOuterDisposeScope();
+        return (Gather(_sqrtAlphas, t, xPrev) * xPrev + Gather(_sqrtBetas, t, xPrev) * noise).MoveToOuterDisposeScope();
     }
 
     /// <summary>Eqs. 6–7: the mean μ̃_t(x_t, x_0) and variance β̃_t of the posterior q(x_{t−1} | x_t, x_0).</summary>
