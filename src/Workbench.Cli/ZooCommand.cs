@@ -155,10 +155,14 @@ public static class ZooCommand
     }
 
     /// <summary>The card's commands as argument lists, writing into <paramref name="run"/> (their --out/--resume folder
-    /// replaced) and, with <paramref name="until"/>, stopping at that step; with the card's thread count unless a command names one.</summary>
+    /// replaced) and, with <paramref name="until"/>, stopping at that step; with the card's thread count unless a command names one.
+    /// A command that starts a run also gets <c>--set Field=value</c> for every config field added after the card was
+    /// written (<see cref="Workbench.Training.AddedFieldAttribute"/>), with the value it was trained with, so the re-run
+    /// trains the card's model and not today's defaults.</summary>
     internal static List<string[]> ReproductionCommands(ZooCard card, string run, long? until)
     {
         var result = new List<string[]>();
+        var older = OlderSettings(card);
         foreach (var command in card.Commands)
         {
             var tokens = System.CommandLine.Parsing.CommandLineParser.SplitCommandLine(command).ToList();
@@ -170,9 +174,29 @@ public static class ZooCommand
             if (!tokens.Contains("--out") && !tokens.Contains("--resume")) tokens.AddRange(["--out", run]);
             if (until is long k) tokens.AddRange(["--until", k.ToString(CultureInfo.InvariantCulture)]);
             if (!tokens.Contains("--threads")) tokens.AddRange(["--threads", card.Threads.ToString(CultureInfo.InvariantCulture)]);   // rounding depends on it
+            if (!tokens.Contains("--resume")) foreach (var a in older) tokens.AddRange(["--set", a]);
             result.Add(tokens.ToArray());
         }
         return result;
+    }
+
+    /// <summary>"Field=value" for each added config field the card's run.json lacks, with the older value it stands for.</summary>
+    static List<string> OlderSettings(ZooCard card)
+    {
+        var family = FamilyRegistry.Get(card.Family);
+        var settings = new List<string>();
+        foreach (var (key, type) in new[] { ("model", family.ModelConfigType), ("training", family.TrainingConfigType) })
+        {
+            if (card.Run["config"]?[key] is not JsonObject recorded) continue;
+            foreach (var p in type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+                if (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<AddedFieldAttribute>(p) is { } added &&
+                    !recorded.Any(kv => string.Equals(kv.Key, p.Name, StringComparison.OrdinalIgnoreCase)))
+                {
+                    var value = JsonNode.Parse(added.OlderValue);
+                    settings.Add($"{p.Name}={(value is null ? "null" : value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString())}");
+                }
+        }
+        return settings;
     }
 
     /// <summary>Compares every metric of the rows with step ≤ <paramref name="upTo"/> (relative difference, 1e-5).</summary>

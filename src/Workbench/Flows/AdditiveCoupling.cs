@@ -22,8 +22,8 @@ public sealed class AdditiveCoupling : FlowLayer
     }
 
     /// <summary>Glow's convolutional coupling for images with <paramref name="hidden"/> channels.</summary>
-    public static AdditiveCoupling ForImages(long channels, long hidden) =>
-        new(channels, new CouplingNetwork(channels / 2, hidden, channels - channels / 2));
+    public static AdditiveCoupling ForImages(long channels, long hidden, GlowPadding padding = GlowPadding.Zero) =>
+        new(channels, new CouplingNetwork(channels / 2, hidden, channels - channels / 2, padding));
 
     /// <summary>An MLP coupling for vectors [B, D].</summary>
     public static AdditiveCoupling ForVectors(long features, long hidden) =>

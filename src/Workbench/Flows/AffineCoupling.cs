@@ -22,8 +22,8 @@ public sealed class AffineCoupling : FlowLayer
         RegisterComponents();
     }
 
-    public static AffineCoupling ForImages(long channels, long hidden) =>
-        new(channels, new CouplingNetwork(channels / 2, hidden, 2 * (channels - channels / 2)));
+    public static AffineCoupling ForImages(long channels, long hidden, GlowPadding padding = GlowPadding.Zero) =>
+        new(channels, new CouplingNetwork(channels / 2, hidden, 2 * (channels - channels / 2), padding));
 
     public static AffineCoupling ForVectors(long features, long hidden) =>
         new(features, new MlpCouplingNetwork(features / 2, hidden, 2 * (features - features / 2)));

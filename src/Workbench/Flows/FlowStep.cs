@@ -14,7 +14,7 @@ public sealed class FlowStep : FlowSequence
 
     static IEnumerable<FlowLayer> Build(long channels, GlowConfig config, int index, bool vectors)
     {
-        if (config.ActNorm) yield return new ActNorm(channels);
+        if (config.ActNorm) yield return new ActNorm(channels, config.ActNormLogScaleFactor);
         yield return config.Permutation switch
         {
             Permutation.Reverse => ChannelPermutation.Reverse(channels),
@@ -25,8 +25,8 @@ public sealed class FlowStep : FlowSequence
         };
         yield return (config.Coupling, vectors) switch
         {
-            (Coupling.Additive, false) => AdditiveCoupling.ForImages(channels, config.HiddenChannels),
-            (Coupling.Affine, false) => AffineCoupling.ForImages(channels, config.HiddenChannels),
+            (Coupling.Additive, false) => AdditiveCoupling.ForImages(channels, config.HiddenChannels, config.Padding),
+            (Coupling.Affine, false) => AffineCoupling.ForImages(channels, config.HiddenChannels, config.Padding),
             (Coupling.Additive, true) => AdditiveCoupling.ForVectors(channels, config.HiddenChannels),
             (Coupling.Affine, true) => AffineCoupling.ForVectors(channels, config.HiddenChannels),
             _ => throw new ArgumentOutOfRangeException(nameof(config), config.Coupling, "unknown coupling"),

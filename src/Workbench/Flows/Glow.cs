@@ -44,7 +44,7 @@ public sealed class Glow : nn.Module<Tensor, Tensor>
             levelList.Add(new FlowSequence(steps, $"Level{l}"));
             if (l < config.Levels - 1)
             {
-                var split = new Split(c);
+                var split = new Split(c, config.Padding);
                 splitList.Add(split);
                 latentShapes.Add(new[] { split.FactoredChannels, h, w });
                 c = split.KeptChannels;

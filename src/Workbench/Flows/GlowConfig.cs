@@ -3,12 +3,17 @@ namespace Workbench.Flows;
 /// <summary>The coupling layer of each flow step (Glow, Section 3.3; Figure 3 compares them).</summary>
 public enum Coupling { Additive, Affine }
 
+/// <summary>How the 3x3 convolutions of the coupling networks and split priors pad: <see cref="Edge"/> as Glow's
+/// code (zeros plus a border channel with its own weights, <see cref="EdgePadding"/>), <see cref="Zero"/> with zeros.</summary>
+public enum GlowPadding { Zero, Edge }
+
 /// <summary>The channel mixing of each flow step (Glow, Section 3.2; Figure 3 compares them).</summary>
 public enum Permutation { Reverse, Shuffle, Conv1x1, Conv1x1LU }
 
 /// <summary>
 /// Configuration of <see cref="Glow"/> with the paper's defaults (CIFAR-10 setting: L = 3 levels of K = 32 steps,
-/// 512 hidden channels, affine coupling, invertible 1x1 convolution, learned top prior, 8-bit data).
+/// 512 hidden channels, affine coupling, invertible 1x1 convolution, learned top prior, 8-bit data) and its code's
+/// edge padding and ActNorm log-scale factor 3.
 /// NICE and RealNVP are configurations of the same parts (<see cref="Nice"/>, <see cref="RealNvp"/>); an ablation
 /// is one <c>with { … }</c>.
 /// </summary>
@@ -28,6 +33,14 @@ public sealed record GlowConfig
     public bool ActNorm { get; init; } = true;
     /// <summary>Bits per colour channel of the data (Glow used 5 for CelebA-HQ, 8 elsewhere).</summary>
     public int NBits { get; init; } = 8;
+    /// <summary>Padding of the 3x3 convolutions; Glow's code pads with <see cref="GlowPadding.Edge"/>. Configs written
+    /// before the field existed were trained with zeros.</summary>
+    [Training.AddedField("\"Zero\"", "on 2026-12-06")]
+    public GlowPadding Padding { get; init; } = GlowPadding.Edge;
+    /// <summary>ActNorm's log-scale is this factor times its stored parameter (3 in Glow's code: the density is the
+    /// same, the optimisation of the scale differs). Configs written before the field existed used 1.</summary>
+    [Training.AddedField("1", "on 2026-12-06")]
+    public double ActNormLogScaleFactor { get; init; } = 3;
     /// <summary>Seed of the fixed random shuffles (the 1x1 convolutions use libtorch's generator: see Seeding.Set).</summary>
     public int Seed { get; init; } = 0;
 
@@ -53,5 +66,7 @@ public sealed record GlowConfig
 
     public override string ToString() =>
         $"Glow L={Levels} K={StepsPerLevel} width={HiddenChannels} {Coupling} {Permutation}" +
-        (LearnTopPrior ? " learntop" : "") + (ActNorm ? "" : " no-actnorm") + $" {NBits}-bit";
+        (LearnTopPrior ? " learntop" : "") + (ActNorm ? "" : " no-actnorm") + $" {NBits}-bit" +
+        (Padding == GlowPadding.Edge ? "" : $" {Padding.ToString().ToLowerInvariant()}-padding") +
+        (ActNormLogScaleFactor == 3 ? "" : $" actnorm-factor={ActNormLogScaleFactor}");
 }

@@ -14,11 +14,11 @@ public sealed class Split : nn.Module<Tensor, (Tensor Kept, Tensor Eps, Tensor L
 {
     readonly ZeroConv2d prior;
 
-    public Split(long channels) : base(nameof(Split))
+    public Split(long channels, GlowPadding padding = GlowPadding.Zero) : base(nameof(Split))
     {
         if (channels < 2) throw new ArgumentException($"Split: needs at least 2 channels, got {channels}");
         Channels = channels;
-        prior = new ZeroConv2d(channels / 2, 2 * (channels - channels / 2));
+        prior = new ZeroConv2d(channels / 2, 2 * (channels - channels / 2), padding);
         RegisterComponents();
     }
 

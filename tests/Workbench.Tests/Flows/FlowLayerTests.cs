@@ -13,6 +13,7 @@ public class FlowLayerTests
     {
         "ActNorm", "InvertibleConv1x1", "InvertibleConv1x1LU", "Reverse", "Shuffle", "AdditiveCoupling",
         "AffineCoupling", "Squeeze", "LearnedPrior", "FlowStep", "ActNormVector", "AffineCouplingVector",
+        "ActNormFactor3", "AffineCouplingEdge", "AdditiveCouplingEdge", "FlowStepZeroPadding",
     };
 
     static (FlowLayer Layer, Tensor X) Make(string name)
@@ -33,6 +34,10 @@ public class FlowLayerTests
             "FlowStep" => new FlowStep(4, GlowConfig.Small with { HiddenChannels = 8 }),
             "ActNormVector" => new ActNorm(2),
             "AffineCouplingVector" => AffineCoupling.ForVectors(2, 8),
+            "ActNormFactor3" => new ActNorm(4, 3),
+            "AffineCouplingEdge" => AffineCoupling.ForImages(4, 8, GlowPadding.Edge),
+            "AdditiveCouplingEdge" => AdditiveCoupling.ForImages(4, 8, GlowPadding.Edge),
+            "FlowStepZeroPadding" => new FlowStep(4, GlowConfig.Small with { HiddenChannels = 8, Padding = GlowPadding.Zero, ActNormLogScaleFactor = 1 }),
             _ => throw new ArgumentException(name),
         };
         layer.to(float64);

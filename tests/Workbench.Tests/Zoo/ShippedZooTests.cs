@@ -61,6 +61,27 @@ public class ShippedZooTests
     }
 
     [SkippableFact]
+    public void ReproductionKeepsTheValuesOfFieldsAddedAfterTheCardWasWritten()
+    {
+        foreach (var (name, expected) in new[]
+                 {
+                     ("glow-fashion-mnist-medium", new[] { "Padding=Zero", "ActNormLogScaleFactor=1" }),
+                     ("stylegan2-faces32-small", new[] { "PathLengthDetachMean=true" }),
+                 })
+        {
+            if (Models().All(m => m.Name != name)) continue;
+            var card = ZooCard.Read(Path.Combine(Zoo, name, ZooModel.CardFile));
+            var commands = Workbench.Cli.ZooCommand.ReproductionCommands(card, "/tmp/x", 5);
+            var first = commands[0];
+            foreach (var setting in expected)
+                Assert.True(Enumerable.Range(0, first.Length - 1).Any(i => first[i] == "--set" && first[i + 1] == setting),
+                    $"{name}: `{string.Join(" ", first)}` lacks --set {setting}");
+            foreach (var resume in commands.Where(c => c.Contains("--resume")))   // a resume reads the config its run recorded
+                Assert.DoesNotContain(resume, t => expected.Contains(t));
+        }
+    }
+
+    [SkippableFact]
     public void TheFashionMnistGlowRetrainsItsFirstStepsAsItsLogSays()
     {
         const string name = "glow-fashion-mnist-medium";
