@@ -15,7 +15,8 @@ namespace Workbench.Cli;
 /// never FID), <c>kid_resnet18</c> ± <c>kid_resnet18_std</c>, <c>precision_resnet18</c>, <c>recall_resnet18</c>,
 /// <c>density_resnet18</c>, <c>coverage_resnet18</c>, and the cost <c>feature_images_per_s</c>;</item>
 /// <item>on Fashion-MNIST, the same six on the in-project classifier's features (<see cref="FashionClassifier"/>,
-/// suffix <c>_fashion_classifier</c>) and that classifier's test accuracy;</item>
+/// suffix <c>_fashion_classifier</c>) and that classifier's test accuracy (on <c>fashion-mnist-32</c>, of the centre
+/// 28×28 of real and generated images);</item>
 /// <item>on procedural faces, the per-factor 1-D Wasserstein distance (<see cref="Wasserstein1D"/>) between the factors
 /// a <see cref="FactorRegressor"/> reads from generated and from real faces (<c>factor_w1_&lt;name&gt;</c> and their
 /// mean <c>factor_w1_mean</c>), with the regressor's test mean squared error.</item>
@@ -82,18 +83,22 @@ public static class SampleQuality
         AddFeatureMetrics(line, "resnet18", realResNet, fakeResNet, o.Seed);
         if (otherResNet is not null) AddFeatureMetrics(line, "resnet18", realResNet, otherResNet, o.Seed, "_floor");
 
-        if (dataName.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase))
+        bool padded = dataName.Equals("fashion-mnist-32", StringComparison.OrdinalIgnoreCase);
+        if (padded || dataName.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase))
         {
-            using var train = Datasets.Load(dataName, train: true);
+            // fashion-mnist-32: the classifier reads the centre 28x28 (the padding's frame is dropped, samples' too)
+            using var train = Datasets.Load("fashion-mnist", train: true);
+            using var test28 = padded ? Datasets.Load("fashion-mnist", train: false) : null;
+            Tensor Frame(Tensor images) => padded ? Datasets.FashionMnist32Crop(images) : images;
             var (classifier, accuracy) = WithProgress($"training the Fashion-MNIST feature classifier ({o.FeatureSteps} steps, cached in {o.CacheFolder})",
                 o.FeatureSteps, FashionClassifier.CachePath(o.CacheFolder, o.FeatureSteps, 0),
-                progress => FashionClassifier.LoadOrTrain(o.CacheFolder, train, test, o.FeatureSteps, seed: 0, progress: progress));
+                progress => FashionClassifier.LoadOrTrain(o.CacheFolder, train, test28 ?? test, o.FeatureSteps, seed: 0, progress: progress));
             using (classifier)
             {
                 line["fashion_classifier_accuracy"] = Math.Round(accuracy, 4);
-                var realFeatures = classifier.Features(real);
-                AddFeatureMetrics(line, "fashion_classifier", realFeatures, classifier.Features(fake), o.Seed);
-                if (other is not null) AddFeatureMetrics(line, "fashion_classifier", realFeatures, classifier.Features(other), o.Seed, "_floor");
+                var realFeatures = classifier.Features(Frame(real));
+                AddFeatureMetrics(line, "fashion_classifier", realFeatures, classifier.Features(Frame(fake)), o.Seed);
+                if (other is not null) AddFeatureMetrics(line, "fashion_classifier", realFeatures, classifier.Features(Frame(other)), o.Seed, "_floor");
             }
         }
 

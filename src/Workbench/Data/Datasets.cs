@@ -18,7 +18,23 @@ public static class Datasets
         ["mnist"] = train => LoadIdxPair("mnist", train,
             "Put the four idx files (train-images-idx3-ubyte, …) in data/mnist/.", null),
         ["cifar-10"] = train => Workbench.Data.Cifar10.Load(train),
+        ["fashion-mnist-32"] = train => PadTo32(LoadIdxPair("fashion-mnist", train, FashionMnistHowTo, FashionMnistClasses)),
     };
+
+    /// <summary>Fashion-MNIST zero-padded by 2 pixels on each side to 32×32 (for models whose resolution is a power of
+    /// two, StyleGAN2's); the 28×28 image is its centre, <see cref="FashionMnist32Crop"/> takes it back.</summary>
+    static ImageDataset PadTo32(ImageDataset fashion)
+    {
+        using (fashion)
+            return new ImageDataset(fashion.Name.Replace("fashion-mnist", "fashion-mnist-32"),
+                nn.functional.pad(fashion.Images, new long[] { 2, 2, 2, 2 }), fashion.Labels?.clone()) { ClassNames = fashion.ClassNames };
+    }
+
+    /// <summary>The centre 28×28 of 32×32 images [N, C, 32, 32]: Fashion-MNIST's frame of <c>fashion-mnist-32</c>.</summary>
+    public static Tensor FashionMnist32Crop(Tensor images) =>
+        images.shape[^1] == 32 && images.shape[^2] == 32
+            ? images[.., .., 2..30, 2..30]
+            : throw new ArgumentException($"FashionMnist32Crop: expected [N, C, 32, 32] images, got [{string.Join(", ", images.shape)}]");
 
     static Datasets() => ProceduralFaces.RegisterDatasets();
 

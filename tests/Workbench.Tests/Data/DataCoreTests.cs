@@ -61,6 +61,21 @@ public class DataCoreTests
         Assert.All(counts.data<long>().ToArray(), c => Assert.Equal(1000, c)); // 1,000 test images per class
     }
 
+    [SkippableFact]
+    public void FashionMnist32IsFashionMnistInAZeroFrame()
+    {
+        RequiredData.RequireFashionMnist(new[] { "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" });
+        using var scope = NewDisposeScope();
+        using var test = Datasets.FashionMnist(train: false);
+        using var padded = Datasets.Load("fashion-mnist-32", train: false);
+        Assert.Equal(new long[] { 10000, 1, 32, 32 }, padded.Images.shape);
+        Assert.Equal("fashion-mnist-32/test", padded.Name);
+        Assert.True(Datasets.FashionMnist32Crop(padded.Images).eq(test.Images).all().item<bool>(), "the centre 28x28 must be Fashion-MNIST");
+        Assert.Equal(0L, padded.Images.to(ScalarType.Int64).sum().item<long>() - test.Images.to(ScalarType.Int64).sum().item<long>());
+        Assert.True(padded.Labels!.eq(test.Labels!).all().item<bool>());
+        Assert.Throws<ArgumentException>(() => Datasets.FashionMnist32Crop(test.Images));
+    }
+
     [Fact]
     public void LoaderOrderDependsOnSeedAndPositionOnly()
     {
