@@ -46,8 +46,10 @@ public static class NativeLibraryCheck
     {
         var system = folders.Select(f => Path.Combine(f, "libtorch_cpu.so")).FirstOrDefault(File.Exists);
         return system is null ? "" :
-            $" A system-wide libtorch is installed ({system}, e.g. by Debian's python3-torch): in a notebook kernel TorchSharp " +
-            "loads libtorch by name and gets that one instead of its own. Remove the package (apt-get remove libtorch1.13), " +
-            "or run the notebook with `workbench notebook run`, which loads TorchSharp's own copy.";
+            $" A system-wide libtorch is installed ({system}, e.g. by Debian's libtorch-dev): TorchSharp loads libtorch by name " +
+            "and gets that one unless Workbench has loaded TorchSharp's own copy first " +
+            (LibtorchPreload.LoadedFrom is { } from ? $"(it did, from {from})." :
+                "(it did not: reference Workbench.dll and use a Workbench type, e.g. Devices, before the first TorchSharp call, " +
+                "with TorchSharp-cpu's libtorch-cpu-linux-x64 package restored).");
     }
 }

@@ -27,11 +27,41 @@ public class NativeLibraryCheckTests
             File.WriteAllText(Path.Combine(folder, "libtorch_cpu.so"), "");
             var withSystem = NativeLibraryCheck.Explain(failure, Path.Combine(folder, "TorchSharp.dll"), new[] { "/nonexistent", folder });
             Assert.Contains($"system-wide libtorch is installed ({Path.Combine(folder, "libtorch_cpu.so")}", withSystem);
-            Assert.Contains("workbench notebook run", withSystem);
+            Assert.Contains("loaded TorchSharp's own copy first", withSystem);
         }
         finally { Directory.Delete(folder, recursive: true); }
     }
 
     [Fact]
     public void ALoadableLibraryPassesTheCheck() => NativeLibraryCheck.EnsureLoaded();
+
+    [Fact]
+    public void ThePreloadLooksForTorchSharpsOwnLibtorchBesideItsPackageFirst()
+    {
+        var packages = Path.Combine(Path.GetTempPath(), "wb-packages-" + Guid.NewGuid().ToString("N")[..8]);
+        var assembly = Path.Combine(packages, "torchsharp", "0.107.0", "lib", "net8.0", "TorchSharp.dll");
+        try
+        {
+            var found = LibtorchPreload.Candidates(assembly, "/app", "2.10.0").ToList();
+            Assert.Equal(Path.Combine(packages, "libtorch-cpu-linux-x64", "2.10.0", "runtimes", "linux-x64", "native"), found[0]);
+            Assert.Contains(Path.Combine(packages, "torchsharp", "0.107.0", "lib", "net8.0", "cpu"), found);
+            Assert.Equal("/app", found[^1]);
+            // without the version constant: the versions present, newest first
+            Directory.CreateDirectory(Path.Combine(packages, "libtorch-cpu-linux-x64", "2.9.1"));
+            Directory.CreateDirectory(Path.Combine(packages, "libtorch-cpu-linux-x64", "2.10.0"));
+            Assert.EndsWith(Path.Combine("2.10.0", "runtimes", "linux-x64", "native"), LibtorchPreload.Candidates(assembly, "/app", null).First());
+            // an application (no NuGet layout) looks beside TorchSharp and in its own folders only
+            Assert.Equal(new[] { "/app/cpu", "/app/runtimes/linux-x64/native", "/app" }, LibtorchPreload.Candidates("/app/TorchSharp.dll", "/app", "2.10.0"));
+        }
+        finally { if (Directory.Exists(packages)) Directory.Delete(packages, recursive: true); }
+    }
+
+    [Fact]
+    public void TorchSharpsLibtorchVersionConstantIsReadable()
+    {
+        // the preload finds the package of this version; a TorchSharp without the constant falls back to the newest present
+        var field = typeof(TorchSharp.torch).GetField("libtorchPackageVersion", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static);
+        Assert.NotNull(field);
+        Assert.Matches(@"^\d+\.\d+\.\d+", (string)field!.GetRawConstantValue()!);
+    }
 }
