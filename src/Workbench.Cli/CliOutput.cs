@@ -56,7 +56,7 @@ public static class CliOutput
         // File-system failures (missing files, permissions, read-only mounts, a full disk): .NET's messages name the path.
         UnauthorizedAccessException => $"{e.Message} (no permission, or a read-only file system)",
         IOException when e.HResult == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) =>
-            $"disk full: {e.Message} (the previous checkpoint, if any, is intact; free space and resume)",
+            $"disk full: {e.Message} (files are written whole or not at all: a run's previous checkpoint is intact, an output left as it was; free space and run again, a training run with --resume)",
         IOException => e.Message,
         _ when e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) =>
             $"out of memory on {Devices.Default}: {e.Message.Split('\n')[0]} — try a smaller --batch (e.g. half the current one).",

@@ -31,7 +31,7 @@ public static class NotebookCommand
             Description = "The longest one cell may run, in seconds (default: no limit). A cell that runs longer fails the notebook.",
         };
 
-        var run = new Command("run", "Run notebooks headless, top to bottom, and write the executed copies. Exit code 0 when every notebook ran, 1 when a cell failed, timed out or was interrupted (SIGTERM, Ctrl-C; the partial executed notebook is written), 2 for bad input.");
+        var run = new Command("run", "Run notebooks headless, top to bottom, and write the executed copies. Exit code 0 when every notebook ran, 1 when a cell failed or timed out, 2 for bad input (a notebook that cannot be read, a parameter it does not declare), 130 when interrupted (SIGTERM, Ctrl-C; the partial executed notebook is written).");
         run.Arguments.Add(files);
         run.Options.Add(param);
         run.Options.Add(quick);
@@ -77,7 +77,7 @@ public static class NotebookCommand
                 Html = parseResult.GetValue(html),
                 Progress = Console.Error,
             };
-            int failed = 0;
+            int failed = 0, badInput = 0;
             // Each notebook runs even when an earlier one failed, so one run reports every broken notebook.
             foreach (var file in paths)
             {
@@ -97,13 +97,15 @@ public static class NotebookCommand
                 else
                 {
                     failed++;
+                    if (result.BadInput) badInput++;
                     Console.Error.WriteLine($"error: {result.Failure!.Message}");
                     if (result.NotebookOutputPath is not null)
                         Console.Error.WriteLine($"  partial executed notebook: {result.NotebookOutputPath}");
                 }
             }
             Console.CancelKeyPress -= onCancel;
-            return failed == 0 && !stop.IsCancellationRequested ? 0 : 1;
+            if (stop.IsCancellationRequested) return 130;
+            return failed == 0 ? 0 : badInput == failed ? 2 : 1;   // 2: bad input only (no notebook ran and failed)
         });
 
         var notebook = new Command("notebook", "Work with the notebooks (run them headless).");

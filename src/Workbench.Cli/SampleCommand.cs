@@ -24,18 +24,70 @@ public static class SampleCommand
             if (p.GetValue(temperature) is not null && p.GetValue(psi) is not null)
                 throw new UsageException("sample: give --temperature or --psi, not both.");
             if (p.GetValue(n) < 1) throw new UsageException("sample: --n must be at least 1.");
+            foreach (var (name, value) in new[] { ("--temperature", p.GetValue(temperature)), ("--psi", p.GetValue(psi)) })
+                if (value is double v && !(double.IsFinite(v) && v >= 0))
+                    throw new UsageException($"sample: {name} {v}: must be a finite number ≥ 0.");
+            var path = p.GetValue(output)!;
+            OutputPath.Check("--out", path);
             using var loaded = LoadedRun.Open(p.GetValue(target)!, p.GetValue(set) ?? [], "sample");
+            int count = p.GetValue(n), columns = (int)Math.Ceiling(Math.Sqrt(count));
+            int scale = GridScale(count, columns, loaded.Info.Shape);
             using var scope = NewDisposeScope();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var images = loaded.Family.Sample(loaded.Trainer, p.GetValue(n), p.GetValue(temperature) ?? p.GetValue(psi), p.GetValue(seed));
-            double perImage = clock.Elapsed.TotalSeconds / p.GetValue(n);
-            var path = p.GetValue(output)!;
-            new Plots.ImageGrid(images, columns: (int)Math.Ceiling(Math.Sqrt(p.GetValue(n)))).Save(path);
+            var images = InChunks(loaded.Family, loaded.Trainer, count, p.GetValue(temperature) ?? p.GetValue(psi), p.GetValue(seed), "sampling (images)");
+            double perImage = clock.Elapsed.TotalSeconds / count;
+            new Plots.ImageGrid(images, columns: columns, scale: scale).Save(path);
             CliOutput.WriteResult(new { model = loaded.Info.Model, run = loaded.Run, n = p.GetValue(n), output = path, step = loaded.Step,
-                                        seconds_per_image = Math.Round(perImage, 4) });
+                                        seconds_per_image = Math.Round(perImage, 4), peak_rss_mib = PeakResidentMiB() });
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>The process's peak resident memory so far in MiB (VmHWM of /proc/self/status), or null off Linux.</summary>
+    internal static double? PeakResidentMiB()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
+        var kib = line?["VmHWM:".Length..].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        return long.TryParse(kib, out var k) ? Math.Round(k / 1024.0, 1) : null;
+    }
+
+    /// <summary>Images per call of the family's sampler: memory stays that of one chunk, whatever --n is.</summary>
+    internal const int Chunk = 64;
+
+    /// <summary>The largest side of a grid PNG, in pixels.</summary>
+    internal const int MaxGridSide = 16384;
+
+    /// <summary>
+    /// <paramref name="n"/> samples as uint8 [N, C, H, W] on the CPU, drawn <see cref="Chunk"/> at a time (chunk i with
+    /// seed <paramref name="seed"/> + i, so up to 64 samples are those of one call), with progress on stderr.
+    /// </summary>
+    internal static Tensor InChunks(IModelFamily family, Trainer trainer, int n, double? temperatureOrPsi, long seed, string what)
+    {
+        var parts = new List<Tensor>();
+        StepProgress.Run(what, n, 0, report =>
+        {
+            for (int s = 0, i = 0; s < n; s += Chunk, i++)
+            {
+                parts.Add(family.Sample(trainer, Math.Min(Chunk, n - s), temperatureOrPsi, seed + i));
+                report(Math.Min(n, s + Chunk));
+            }
+        });
+        return parts.Count == 1 ? parts[0] : cat(parts, 0);
+    }
+
+    /// <summary>The grid's upscaling: ImageGrid's default (tiles of at least 64 pixels) while the grid stays within
+    /// 8,192 pixels a side, else none; refuses an --n whose grid exceeds <see cref="MaxGridSide"/> even at scale 1.</summary>
+    internal static int GridScale(int n, int columns, long[] shape)
+    {
+        long side = Math.Max(shape[^1], shape[^2]);
+        long Side(long scale) => columns * (side * scale + 2) + 2;
+        long defaultScale = Math.Max(1, (long)Math.Ceiling(64.0 / shape[^2]));
+        if (Side(defaultScale) <= 8192) return 0;
+        if (Side(1) <= MaxGridSide) return 1;
+        long maxColumns = (MaxGridSide - 2) / (side + 2);
+        throw new UsageException($"sample: --n {n}: the grid would be {Side(1):N0} pixels a side (at most {MaxGridSide:N0}); use --n {maxColumns * maxColumns:N0} or fewer per grid.");
     }
 
     /// <summary>--set for sample and eval: only the settings a resume may change (the sampler's, the evaluation's).</summary>

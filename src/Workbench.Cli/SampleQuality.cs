@@ -52,7 +52,7 @@ public static class SampleQuality
         using var scope = NewDisposeScope();
 
         var clock = Stopwatch.StartNew();
-        var fake = SampleInChunks(family, trainer, n, o.Seed);
+        var fake = SampleCommand.InChunks(family, trainer, n, null, o.Seed, "sampling (images)");
         line["sampling_images_per_s"] = Math.Round(n / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
         var real = test.Images[..n].cpu();
         // the floor: the next n test images (or n training images), real against real at the same N
@@ -129,14 +129,6 @@ public static class SampleQuality
     {
         foreach (var (k, v) in FeatureSpaceComparison.Measure(real, fake, seed))
             line[(k == "kid_std" ? $"kid_{space}_std" : $"{k}_{space}") + suffix] = Math.Round(v, k.StartsWith("kid") ? 6 : 4);
-    }
-
-    static Tensor SampleInChunks(IModelFamily family, Trainer trainer, int n, long seed, int chunk = 64)
-    {
-        var parts = new List<Tensor>();
-        for (int s = 0, i = 0; s < n; s += chunk, i++)
-            parts.Add(family.Sample(trainer, Math.Min(chunk, n - s), null, seed + i));
-        return cat(parts, 0);
     }
 
     /// <summary>Runs <paramref name="load"/> with a step progress display when it will train (no cache file yet).</summary>

@@ -43,6 +43,7 @@ public static class SweepCommand
             var sweep = SweepFile.Load(path);
             var points = SweepExpansion.Expand(sweep, path);
             var dir = p.GetValue(output) ?? Path.Combine("runs", sweep.Name!);
+            OutputPath.Check("--out", dir, isFolder: true);
             bool useSlurm = p.GetValue(slurm);
             if (useSlurm && p.GetValue(local) is not null) throw new UsageException("sweep run: choose --local N or --slurm, not both.");
             if (!useSlurm && (p.GetValue(partition) ?? p.GetValue(time) ?? p.GetValue(gpus)) is not null)

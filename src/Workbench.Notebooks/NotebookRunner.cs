@@ -56,6 +56,10 @@ public sealed class RunResult
 
     public bool Succeeded => Failure is null;
 
+    /// <summary>True when the notebook did not start because of its input (an unreadable file, a parameter it does not
+    /// declare, a cell in another language, an output folder that is its own): the command's exit code is then 2.</summary>
+    public bool BadInput { get; internal set; }
+
     public string? NotebookOutputPath { get; internal set; }
 
     public string? HtmlOutputPath { get; internal set; }
@@ -116,6 +120,7 @@ public static partial class NotebookRunner
         if (target is not null && string.Equals(target, fullPath, StringComparison.Ordinal))
         {
             result.Failure = new CellFailure(0, null, null, $"{path}: the output folder is the notebook's own folder; refusing to overwrite the notebook.");
+            result.BadInput = true;
             return result;
         }
 
@@ -124,6 +129,7 @@ public static partial class NotebookRunner
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or FormatException)
         {
             result.Failure = new CellFailure(0, null, null, $"{path}: cannot be read as a notebook: {e.Message}");
+            result.BadInput = true;
             return result;
         }
 
@@ -138,6 +144,7 @@ public static partial class NotebookRunner
         {
             result.Failure = new CellFailure(numbers[other], other.Id, null,
                 $"{file}: cell {numbers[other]} is a '{other.KernelName}' cell; `notebook run` has the C# kernel only.");
+            result.BadInput = true;
             return result;
         }
         try
@@ -159,6 +166,7 @@ public static partial class NotebookRunner
         catch (ParameterException e)
         {
             result.Failure = new CellFailure(0, null, null, e.Message);
+            result.BadInput = true;
             return result;
         }
 

@@ -134,6 +134,8 @@ public static class ImageFolder
     public static void DecodeSquare(string path, int size, Span<byte> rgb)
     {
         if (rgb.Length != 3 * size * size) throw new ArgumentException($"buffer holds {rgb.Length} bytes, need {3 * size * size}", nameof(rgb));
+        // A FIFO, socket or device reports no length, and opening a FIFO would wait for a writer forever.
+        if (new FileInfo(path).Length == 0) throw new InvalidDataException($"{path}: empty or not a regular file (a FIFO, socket or device)");
         using var codec = SKCodec.Create(path, out var created)
                           ?? throw new InvalidDataException($"{path}: not a decodable image ({created})");
         var full = codec.Info;

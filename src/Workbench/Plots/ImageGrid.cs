@@ -215,9 +215,17 @@ public sealed class ImageGrid
     /// <summary>Writes the PNG to a file (creating its folder).</summary>
     public void Save(string path)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full);
         if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllBytes(path, ToPng());
+        // written beside and renamed: a full disk or a crash leaves the previous file (or none), never a truncated PNG
+        var partial = full + ".partial";
+        try
+        {
+            File.WriteAllBytes(partial, ToPng());
+            File.Move(partial, full, overwrite: true);
+        }
+        finally { if (File.Exists(partial)) File.Delete(partial); }
     }
 
     /// <summary>An inline &lt;img&gt; (data URI), with the labels as text when no font was found to draw them into the PNG.</summary>

@@ -296,4 +296,43 @@ public class RunReliabilityTests
         Assert.Equal(3, json.RootElement.GetProperty("steps").GetInt64());
         Assert.Contains("test_bpd is NaN", e.ToString());
     }
+
+    [Fact]
+    public void SampleRefusesABadTemperatureAnOutputUnderAFileAndAGridTooLargeByName()
+    {
+        var run = Trained("sample-input", 2);
+        foreach (var t in new[] { "NaN", "-1", "Infinity" })
+        {
+            var r = CliTestHost.Run("sample", run, "--n", "4", "--temperature", t, "--out", Path.Combine(run, "t.png"));
+            AssertOneLineError(r.Code, r.Err, $"--temperature {double.Parse(t, System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+        var file = Path.Combine(Path.GetDirectoryName(run)!, "afile");
+        File.WriteAllText(file, "");
+        var under = CliTestHost.Run("sample", run, "--n", "4", "--out", Path.Combine(file, "sub", "x.png"));
+        AssertOneLineError(under.Code, under.Err, $"{file} is a file, not a folder");
+        Assert.Contains("--out", under.Err);
+        var train = CliTestHost.Run(TinyGlow(Path.Combine(file, "sub"), 1));
+        AssertOneLineError(train.Code, train.Err, $"--out {Path.Combine(file, "sub")}: {file} is a file");
+        var huge = CliTestHost.Run("sample", run, "--n", "5000000", "--out", Path.Combine(run, "huge.png"));
+        AssertOneLineError(huge.Code, huge.Err, "--n 5000000: the grid would be");
+        Assert.False(File.Exists(Path.Combine(run, "huge.png")));
+    }
+
+    /// <summary>Sampling runs in chunks: the real executable's peak resident memory for 40,000 samples of the tiny Glow
+    /// exceeds that for 64 by what the output needs (the images, the 2,002-pixel grid and its PNG: about 115 MiB
+    /// measured), well under the 666 MiB more that drawing them at once takes (measured with one chunk of all).</summary>
+    [Fact]
+    public void SamplingMemoryDoesNotGrowWithN()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var run = Trained("sample-memory", 2);
+        double Peak(int n)
+        {
+            var r = RunProcess(null, "sample", run, "--n", n.ToString(), "--out", Path.Combine(run, $"n{n}.png"), "--threads", "1");
+            Assert.True(r.Code == 0, r.Err);
+            return System.Text.Json.JsonDocument.Parse(r.Out.Trim().Split('\n')[^1]).RootElement.GetProperty("peak_rss_mib").GetDouble();
+        }
+        double small = Peak(64), large = Peak(40000);
+        Assert.True(large - small < 200, $"peak resident memory {small:F0} MiB for 64 samples, {large:F0} MiB for 40,000");
+    }
 }

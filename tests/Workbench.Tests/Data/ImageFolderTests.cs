@@ -120,6 +120,25 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public async Task AFifoNamedLikeAnImageIsRefusedNotWaitedOn()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var root = Directory.CreateTempSubdirectory("wb-imgfolder").FullName;
+        Save(Path.Combine(root, "good.png"), 10, 10, Solid(0, 0, 255));
+        var fifo = Path.Combine(root, "pipe.png");
+        using (var mk = System.Diagnostics.Process.Start("mkfifo", fifo)) mk.WaitForExit();
+        var load = Task.Run(() => ImageFolder.Load(root, 8));
+        Assert.True(await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(30))) == load, "loading a folder with a FIFO must not wait on it");
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => load);
+        Assert.Contains(fifo, e.Message);
+        Assert.Contains("not a regular file", e.Message);
+        var log = new StringWriter();
+        using var ds = ImageFolder.Load(root, 8, skipUndecodable: true, log: log);
+        Assert.Equal(1, ds.Count);
+        Assert.Contains(fifo, log.ToString());
+    }
+
+    [Fact]
     public void HashSplitIsFixedDisjointAndNearTheRequestedFraction()
     {
         var names = Enumerable.Range(0, 4000).Select(i => $"img_align_celeba/{i:D6}.jpg").ToList();

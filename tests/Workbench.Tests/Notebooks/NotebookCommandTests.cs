@@ -47,7 +47,8 @@ public class NotebookCommandTests
         Assert.Contains("--timeout 0: must be a positive number of seconds", lines[2]);
     }
 
-    /// <summary>SIGTERM stops the running cell; the real executable writes the partial notebook, names the cell and exits 1.</summary>
+    /// <summary>SIGTERM stops the running cell; the real executable writes the partial notebook, names the cell and exits
+    /// 130 (interrupted, as train and sweep).</summary>
     [Fact]
     public void SigtermWritesThePartialNotebookAndNamesTheCell()
     {
@@ -72,7 +73,7 @@ public class NotebookCommandTests
         Thread.Sleep(500);
         Assert.Equal(0, Kill(p.Id, 15));
         Assert.True(p.WaitForExit(30_000), "the runner did not stop within 30 s of SIGTERM");
-        Assert.Equal(1, p.ExitCode);
+        Assert.Equal(130, p.ExitCode);
         p.WaitForExit();
         Assert.Contains("cli-term.ipynb: cell 2 (id loop): interrupted before it finished", err.ToString());
         var cells = Cells(Load(Path.Combine(outDir, "cli-term.ipynb")));
@@ -84,12 +85,14 @@ public class NotebookCommandTests
     static extern int Kill(int pid, int signal);
 
     [Fact]
-    public void BadParametersExitNonZeroWithoutRunning()
+    public void BadParametersExitTwoWithoutRunning()
     {
         var path = Write("cli-bad", Code("var quick = false;", "p", Parameters.Tag));
         var outDir = Path.Combine(Path.GetDirectoryName(path)!, "out");
         Assert.Equal(2, Invoke("notebook", "run", path, "--param", "nonsense", "-o", outDir));
-        Assert.Equal(1, Invoke("notebook", "run", path, "--param", "steps=3", "-o", outDir));
+        Assert.Equal(2, Invoke("notebook", "run", path, "--param", "steps=3", "-o", outDir));   // not declared
+        var noParameters = Write("cli-bad-none", Code("var quick = false;", "p"));
+        Assert.Equal(2, Invoke("notebook", "run", noParameters, "--quick", "-o", outDir));   // no parameters cell
         Assert.False(Directory.Exists(outDir));
     }
 }
