@@ -87,7 +87,7 @@ public static class TrainCommand
         var name = a.Model ?? throw new UsageException("train: name a model (" + string.Join(", ", FamilyRegistry.Names) + ") or give --resume <run>.");
         var family = FamilyRegistry.Get(name);
         var run = a.Out ?? Path.Combine("runs", $"{family.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
-        if (a.Out is not null) OutputPath.Check("--out", a.Out, isFolder: true);
+        if (a.Out is not null) OutputPath.Check("--out", a.Out);
         if (File.Exists(run)) throw new UsageException($"--out {run}: is a file, not a run folder.");
         var requested = ConfigBinder.Apply(family.Preset(a.Preset), a.Sets);
         var dataName = a.Data ?? family.DefaultData;

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -176,6 +178,8 @@ public static class Checkpoint
                         problems.Add($"optimizer '{name}' is not in the file (it has: {string.Join(", ", info.Optimizers)})");
             if (restoreRngState && !tensors.ContainsKey(RngKey))
                 problems.Add("no generator state in the file (save it with saveRngState: true)");
+            else if (restoreRngState && GeneratorStateProblem(tensors[RngKey]) is { } rngProblem)
+                throw new InvalidDataException($"{path}: corrupt: {RngKey} {rngProblem} (use an intact copy)");
             if (problems.Count > 0)
                 throw new CheckpointMismatchException($"{path} does not match what it is loaded into:" +
                     (problems.Count == 1 ? " " + problems[0] : "\n  " + string.Join("\n  ", problems)));
@@ -199,12 +203,44 @@ public static class Checkpoint
         return info;
     }
 
-    /// <summary>Reads only the header: step, config, module and optimizer names, metadata.</summary>
+    /// <summary>
+    /// Why <paramref name="state"/> cannot be libtorch's CPU generator state, or null. libtorch aborts the process
+    /// (instead of throwing) on some invalid states, so the layout of its CPUGeneratorImplState is checked first: uint8,
+    /// the size <c>get_rng_state</c> returns (5,056 bytes), the Mersenne Twister's position <c>left</c> in 1..624 (an
+    /// int at byte 8, after the 8-byte initial seed) and the flags <c>seeded</c> (int at byte 12),
+    /// <c>normal_is_valid</c> (int at byte 5,040, after the 624-word state and three doubles) and the float-normal
+    /// flag (byte 5,052) each 0 or 1.
+    /// </summary>
+    internal static string? GeneratorStateProblem(Tensor state)
+    {
+        if (state.dtype != ScalarType.Byte || state.dim() != 1) return $"is {SafeTensors.DTypeName(state.dtype)} [{string.Join(", ", state.shape)}], not a byte vector";
+        using var reference = random.get_rng_state();
+        if (state.shape[0] != reference.shape[0]) return $"holds {state.shape[0]} bytes, libtorch's generator state {reference.shape[0]}";
+        var b = state.cpu().bytes;
+        if (b.Length < 5053) return null;   // another layout: leave the size check to libtorch
+        int left = BinaryPrimitives.ReadInt32LittleEndian(b[8..]), seeded = BinaryPrimitives.ReadInt32LittleEndian(b[12..]),
+            normalValid = BinaryPrimitives.ReadInt32LittleEndian(b[5040..]);
+        if (left is < 1 or > 624) return $"is damaged (the Mersenne Twister position is {left}, not 1..624)";
+        if (normalValid is not (0 or 1) || seeded is not (0 or 1) || b[5052] > 1) return "is damaged (a flag is neither 0 nor 1)";
+        return null;
+    }
+
+    /// <summary>Reads only the header: step, config, module and optimizer names, metadata. In a file written by
+    /// <see cref="SaveModules"/> (its <see cref="FormatKey"/> says so) the fields a resume needs are required: a step
+    /// that is a whole number ≥ 0, and the module and optimizer lists; a missing or garbled one is an error naming it.
+    /// (Other safetensors files, e.g. weights written elsewhere, have no step and read as step 0.)</summary>
     public static CheckpointInfo ReadInfo(string path)
     {
         var header = SafeTensors.ReadHeader(path);
         var md = header.Metadata;
-        long step = md.TryGetValue(StepKey, out var s) && long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 0;
+        bool ours = md.TryGetValue(FormatKey, out var format) && format.StartsWith("workbench-checkpoint-", StringComparison.Ordinal);
+        if (ours)
+            foreach (var key in new[] { StepKey, ModulesKey, OptimizersKey })
+                if (!md.ContainsKey(key))
+                    throw new InvalidDataException($"{path}: corrupt: its metadata has no '{key}' (a {format} file always has one; use an intact copy)");
+        long step = 0;
+        if (md.TryGetValue(StepKey, out var s) && !(long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out step) && step >= 0))
+            throw new InvalidDataException($"{path}: corrupt: its metadata's step is '{(s.Length > 24 ? s[..24] + "…" : s)}', not a whole number ≥ 0");
         static string[] List(IReadOnlyDictionary<string, string> m, string key) =>
             m.TryGetValue(key, out var x) && x.Length > 0 ? x.Split(',') : Array.Empty<string>();
         return new CheckpointInfo(path, step, md.GetValueOrDefault(ConfigTypeKey), md.GetValueOrDefault(ConfigKey),
@@ -342,7 +378,7 @@ public static class Checkpoint
         catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or InvalidOperationException
                                       or NotImplementedException or NullReferenceException or IndexOutOfRangeException or OverflowException)
         {
-            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' does not fit this {opt.GetType().Name} or is corrupt: {e.Message}");
+            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' does not fit this {opt.GetType().Name} or is corrupt: {Printable(e.Message)}");
         }
         finally
         {
@@ -363,7 +399,7 @@ public static class Checkpoint
         try { again = OptimizerBytes(path, name, opt); }
         catch (Exception e) when (e is NullReferenceException or ArgumentException or InvalidOperationException)
         {
-            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' is corrupt (it loads into an inconsistent {opt.GetType().Name}: {e.Message})");
+            throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' is corrupt (it loads into an inconsistent {opt.GetType().Name}: {Printable(e.Message)})");
         }
         if (!again.AsSpan().SequenceEqual(bytes))
             throw new CheckpointMismatchException($"{path}: the state of optimizer '{name}' is corrupt (it does not read back as written)");
@@ -380,6 +416,20 @@ public static class Checkpoint
                     throw new CheckpointMismatchException(
                         $"{path}: the state of optimizer '{name}' sets {flag} = {Flags(groups[g]).GetValueOrDefault(flag)}, but this {opt.GetType().Name} has {before} (a corrupt file, or another optimizer setup)");
         }
+    }
+
+    /// <summary>A message that may quote bytes read from a damaged blob, made safe for a terminal: at most
+    /// <paramref name="max"/> characters, control and non-ASCII characters as \xNN.</summary>
+    internal static string Printable(string message, int max = 120)
+    {
+        var sb = new StringBuilder();
+        foreach (var c in message)
+        {
+            if (sb.Length >= max) { sb.Append('…'); break; }
+            if (c is >= ' ' and <= '~') sb.Append(c);
+            else sb.Append(c < 256 ? $"\\x{(int)c:x2}" : "?");
+        }
+        return sb.ToString();
     }
 
     /// <summary>A parameter group's hyper-parameters (public properties and fields of the group and its options), by name.</summary>

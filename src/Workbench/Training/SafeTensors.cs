@@ -20,9 +20,10 @@ public sealed record SafeTensorsHeader(IReadOnlyList<SafeTensorInfo> Tensors, IR
 /// offsets relative to the byte buffer after the header), then the tensors' bytes, row-major, little-endian,
 /// packed without holes. We write tensors ordered by element size (largest first) then name, and pad the header
 /// with spaces to a multiple of 8 bytes, so every tensor starts aligned to its element size, as the reference
-/// writer does. We also store the SHA-256 of the tensor bytes in the metadata (<c>data_sha256</c>); reading checks
-/// it when present, so a flipped bit is reported instead of loaded (files from other writers have none and load as
-/// before). Reading checks the layout fully and names the file in every error.
+/// writer does. We also store the SHA-256 of the tensor bytes (<c>data_sha256</c>) and of the header itself
+/// (<c>header_sha256</c>) in the metadata; reading checks them when present, so a flipped bit in the data, the tensor
+/// index or the metadata is reported instead of loaded (files from other writers, and ours before the header hash,
+/// lack them and load as before). Reading checks the layout fully and names the file in every error.
 /// </summary>
 public static class SafeTensors
 {
@@ -31,6 +32,10 @@ public static class SafeTensors
 
     /// <summary>The metadata key of the tensor data's SHA-256 (lower-case hex), written by <see cref="Write"/> and checked by <see cref="Read"/>.</summary>
     public const string ChecksumKey = "data_sha256";
+
+    /// <summary>The metadata key of the header's own SHA-256 (lower-case hex): of the padded header bytes with this value
+    /// and <see cref="ChecksumKey"/>'s written as 64 zeros. Checked by every read when present.</summary>
+    public const string HeaderChecksumKey = "header_sha256";
 
     /// <summary>Upper bound on the header size (the reference implementation refuses more than 100 MB).</summary>
     public const long MaxHeaderBytes = 100_000_000;
@@ -83,6 +88,7 @@ public static class SafeTensors
         var withChecksum = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
             [ChecksumKey] = placeholder,
+            [HeaderChecksumKey] = placeholder,
         };
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -110,9 +116,14 @@ public static class SafeTensors
             }
             json.WriteEndObject();
         }
-        var header = buffer.ToArray();
-        int padded = (header.Length + 7) / 8 * 8;
-        int checksumAt = header.AsSpan().IndexOf(Encoding.UTF8.GetBytes($"\"{ChecksumKey}\":\"{placeholder}\"")) + ChecksumKey.Length + 4;
+        var json0 = buffer.ToArray();
+        int padded = (json0.Length + 7) / 8 * 8;
+        var header = new byte[padded];
+        json0.CopyTo(header, 0);
+        header.AsSpan(json0.Length).Fill((byte)' ');
+        int checksumAt = ValueAt(header, ChecksumKey);
+        Encoding.ASCII.GetBytes(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(header)).ToLowerInvariant())
+            .CopyTo(header, ValueAt(header, HeaderChecksumKey));
 
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
@@ -125,7 +136,6 @@ public static class SafeTensors
                 BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
                 fs.Write(len);
                 fs.Write(header);
-                for (int i = header.Length; i < padded; i++) fs.WriteByte((byte)' ');
                 using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
                 foreach (var (_, t, _, _) in list)
                     WriteTensorBytes(fs, sha, t);
@@ -157,6 +167,30 @@ public static class SafeTensors
     {
         using var fs = OpenRead(path);
         return ReadHeader(path, fs);
+    }
+
+    /// <summary>Where the 64-character value of metadata <paramref name="key"/> starts in a header written by
+    /// <see cref="Write"/> (compact JSON), or −1.</summary>
+    static int ValueAt(ReadOnlySpan<byte> header, string key)
+    {
+        var marker = Encoding.UTF8.GetBytes($"\"{key}\":\"");
+        int i = header.IndexOf(marker);
+        return i < 0 || i + marker.Length + 64 > header.Length ? -1 : i + marker.Length;
+    }
+
+    /// <summary>Checks <see cref="HeaderChecksumKey"/> when the header has it.</summary>
+    static void VerifyHeader(string path, byte[] headerBytes, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue(HeaderChecksumKey, out var expected)) return;
+        var copy = (byte[])headerBytes.Clone();
+        int at = ValueAt(copy, HeaderChecksumKey), dataAt = ValueAt(copy, ChecksumKey);
+        if (at < 0) throw new InvalidDataException($"{path}: corrupt: its header's checksum field is malformed");
+        copy.AsSpan(at, 64).Fill((byte)'0');
+        if (dataAt >= 0) copy.AsSpan(dataAt, 64).Fill((byte)'0');
+        var actual = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(copy)).ToLowerInvariant();
+        if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException(
+                $"{path}: corrupt: the header's SHA-256 is {actual[..12]}…, the header says {expected[..Math.Min(12, expected.Length)]}… (its metadata or tensor index was changed or damaged; use an intact copy)");
     }
 
     static FileStream OpenRead(string path)
@@ -221,6 +255,7 @@ public static class SafeTensors
             if (expected < dataLength)
                 throw new InvalidDataException(
                     $"{path}: {dataLength - expected} bytes of data after the last tensor are not described by the header");
+            VerifyHeader(path, headerBytes, metadata);
             return new SafeTensorsHeader(infos, metadata, dataStart);
         }
     }

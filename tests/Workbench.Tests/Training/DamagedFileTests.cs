@@ -29,6 +29,79 @@ public class DamagedFileTests
         Assert.Contains("SHA-256", e.Message);
     }
 
+    [Fact]
+    public void AChangedOrMissingMetadataFieldIsRefusedNotResumedAtStepZero()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("ck.safetensors");
+        var net = nn.Linear(3, 2);
+        Checkpoint.SaveModules(path, new Dictionary<string, nn.Module> { ["net"] = net }, step: 5);
+        Assert.Equal(5, Checkpoint.ReadInfo(path).Step);
+        Assert.Equal(64, SafeTensors.ReadHeader(path).Metadata[SafeTensors.HeaderChecksumKey].Length);
+
+        // one byte of the header edited: "step":"5" -> "step":"0" (the data's hash still matches)
+        var bytes = File.ReadAllBytes(path);
+        int at = System.Text.Encoding.ASCII.GetString(bytes).IndexOf("\"step\":\"5\"", StringComparison.Ordinal);
+        Assert.True(at > 0);
+        bytes[at + 8] = (byte)'0';
+        var edited = dir.File("edited.safetensors");
+        File.WriteAllBytes(edited, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(edited));
+        Assert.Contains(edited, e.Message);
+        Assert.Contains("header's SHA-256", e.Message);
+
+        // a checkpoint written without its step (consistent hashes): refused by name, not read as step 0
+        var (tensors, metadata) = SafeTensors.Read(path);
+        metadata.Remove(Checkpoint.StepKey);
+        var stepless = dir.File("stepless.safetensors");
+        SafeTensors.Write(stepless, tensors, metadata);
+        var missing = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(stepless));
+        Assert.Contains("no 'step'", missing.Message);
+        metadata[Checkpoint.StepKey] = "-3";
+        SafeTensors.Write(stepless, tensors, metadata);
+        Assert.Contains("not a whole number", Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(stepless)).Message);
+        foreach (var t in tensors.Values) t.Dispose();
+    }
+
+    [Fact]
+    public void AGarbledGeneratorStateIsRefusedByNameBeforeLibtorchSeesIt()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("ck.safetensors");
+        var net = nn.Linear(3, 2);
+        var modules = new Dictionary<string, nn.Module> { ["net"] = net };
+        using (var _ = rand(1000)) { }   // a generator part-way through its state
+        Checkpoint.SaveModules(path, modules, saveRngState: true);
+        Checkpoint.LoadModules(path, modules, restoreRngState: true);   // an intact state loads
+
+        var (tensors, metadata) = SafeTensors.Read(path);
+        var good = tensors[Checkpoint.RngKey];
+        var variants = new Dictionary<string, Tensor>
+        {
+            ["truncated"] = good[..5000].clone(),
+            ["position"] = Patched(good, 8, 100000),
+            ["flag"] = Patched(good, 12, 7),
+            ["random"] = randint(0, 256, good.shape, dtype: ScalarType.Byte),
+        };
+        foreach (var (what, bad) in variants)
+        {
+            tensors[Checkpoint.RngKey] = bad;
+            var damaged = dir.File($"{what}.safetensors");
+            SafeTensors.Write(damaged, tensors, metadata);   // consistent hashes: only the content is wrong
+            var e = Assert.Throws<InvalidDataException>(() => Checkpoint.LoadModules(damaged, modules, restoreRngState: true));
+            Assert.Contains(damaged, e.Message);
+            Assert.Contains(Checkpoint.RngKey, e.Message);
+        }
+        foreach (var t in tensors.Values.Concat(variants.Values).Append(good)) t.Dispose();
+
+        static Tensor Patched(Tensor state, int offset, int value)
+        {
+            var copy = state.clone();
+            BinaryPrimitives.WriteInt32LittleEndian(copy.bytes[offset..], value);
+            return copy;
+        }
+    }
+
     /// <summary>
     /// Every single-byte corruption of the first bytes of an Adam state blob (its options and flags, the first
     /// state entries) either is refused on load or leaves an optimizer that steps; never a crash inside the step.
@@ -63,7 +136,13 @@ public class DamagedFileTests
                 Step(freshOpt, fresh);   // the state exists, as when a trainer resumes
                 using var t = tensor(bad);
                 try { Checkpoint.LoadOptimizer("blob", "optimizer", freshOpt, t, stageAll: false); }
-                catch (CheckpointMismatchException) { refused++; continue; }
+                catch (CheckpointMismatchException e)
+                {
+                    // one readable line: no raw bytes of the blob echoed to the terminal
+                    Assert.True(e.Message.All(c => c is >= ' ' and <= '~' or '…') && e.Message.Length < 300, $"byte {i} = {value:x2}: {e.Message}");
+                    refused++;
+                    continue;
+                }
                 Step(freshOpt, fresh);   // must not throw
                 stepped++;
             }
