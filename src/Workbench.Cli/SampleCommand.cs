@@ -34,12 +34,15 @@ public static class SampleCommand
             int scale = GridScale(count, columns, loaded.Info.Shape);
             using var scope = NewDisposeScope();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var images = InChunks(loaded.Family, loaded.Trainer, count, p.GetValue(temperature) ?? p.GetValue(psi), p.GetValue(seed), "sampling (images)");
-            double perImage = clock.Elapsed.TotalSeconds / count;
-            new Plots.ImageGrid(images, columns: columns, scale: scale).Save(path);
-            CliOutput.WriteResult(new { model = loaded.Info.Model, run = loaded.Run, n = p.GetValue(n), output = path, step = loaded.Step,
-                                        seconds_per_image = Math.Round(perImage, 4), peak_rss_mib = PeakResidentMiB() });
-            return 0;
+            return Interruption.Run("sample", cancel =>
+            {
+                var images = InChunks(loaded.Family, loaded.Trainer, count, p.GetValue(temperature) ?? p.GetValue(psi), p.GetValue(seed), "sampling (images)", cancel);
+                double perImage = clock.Elapsed.TotalSeconds / count;
+                new Plots.ImageGrid(images, columns: columns, scale: scale).Save(path);
+                CliOutput.WriteResult(new { model = loaded.Info.Model, run = loaded.Run, n = p.GetValue(n), output = path, step = loaded.Step,
+                                            seconds_per_image = Math.Round(perImage, 4), peak_rss_mib = PeakResidentMiB() });
+                return 0;
+            });
         }));
         return cmd;
     }
@@ -63,13 +66,15 @@ public static class SampleCommand
     /// <paramref name="n"/> samples as uint8 [N, C, H, W] on the CPU, drawn <see cref="Chunk"/> at a time (chunk i with
     /// seed <paramref name="seed"/> + i, so up to 64 samples are those of one call), with progress on stderr.
     /// </summary>
-    internal static Tensor InChunks(IModelFamily family, Trainer trainer, int n, double? temperatureOrPsi, long seed, string what)
+    internal static Tensor InChunks(IModelFamily family, Trainer trainer, int n, double? temperatureOrPsi, long seed, string what,
+        CancellationToken cancel = default)
     {
         var parts = new List<Tensor>();
         StepProgress.Run(what, n, 0, report =>
         {
             for (int s = 0, i = 0; s < n; s += Chunk, i++)
             {
+                cancel.ThrowIfCancellationRequested();
                 parts.Add(family.Sample(trainer, Math.Min(Chunk, n - s), temperatureOrPsi, seed + i));
                 report(Math.Min(n, s + Chunk));
             }
@@ -121,21 +126,26 @@ public static class EvalCommand
                 : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: false);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             Seeding.Set(p.GetValue(seed));
-            var results = p.GetValue(skipHeldOut) ? new Dictionary<string, double>() : loaded.Trainer.Evaluate(test, p.GetValue(limit));
-            var line = new Dictionary<string, object?>
+            return Interruption.Run("eval", cancel =>
             {
-                ["model"] = loaded.Info.Model, ["steps"] = loaded.Step, ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
-                ["run"] = loaded.Run, ["data"] = test.Name,
-            };
-            if (!p.GetValue(skipHeldOut)) line["eval_examples"] = Math.Min(p.GetValue(limit) ?? test.Count, test.Count);
-            foreach (var (k, v) in results) line[k] = v;
-            if (p.GetValue(quality) > 0)
-                foreach (var (k, v) in SampleQuality.Measure(loaded.Family, loaded.Trainer, test, p.GetValue(data) ?? loaded.Info.Data,
-                    new(p.GetValue(quality), p.GetValue(seed), p.GetValue(featureCache) ?? SampleQuality.DefaultCacheFolder, p.GetValue(featureSteps)),
-                    trainSplit: () => p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: true)
-                        : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: true))) line[k] = v;
-            CliOutput.WriteResult(line);
-            return 0;
+                var results = p.GetValue(skipHeldOut) ? new Dictionary<string, double>()
+                    : TrainCommand.Evaluate(loaded.Trainer, test, p.GetValue(limit), "held-out evaluation", cancel)
+                      ?? throw new OperationCanceledException(cancel);
+                var line = new Dictionary<string, object?>
+                {
+                    ["model"] = loaded.Info.Model, ["steps"] = loaded.Step, ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
+                    ["run"] = loaded.Run, ["data"] = test.Name,
+                };
+                if (!p.GetValue(skipHeldOut)) line["eval_examples"] = Math.Min(p.GetValue(limit) ?? test.Count, test.Count);
+                foreach (var (k, v) in results) line[k] = v;
+                if (p.GetValue(quality) > 0)
+                    foreach (var (k, v) in SampleQuality.Measure(loaded.Family, loaded.Trainer, test, p.GetValue(data) ?? loaded.Info.Data,
+                        new(p.GetValue(quality), p.GetValue(seed), p.GetValue(featureCache) ?? SampleQuality.DefaultCacheFolder, p.GetValue(featureSteps)),
+                        trainSplit: () => p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: true)
+                            : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: true), cancel: cancel)) line[k] = v;
+                CliOutput.WriteResult(line);
+                return 0;
+            });
         }));
         return cmd;
     }

@@ -43,7 +43,7 @@ public static class SampleQuality
     /// <summary>The metrics for a trained model (see the class summary); <paramref name="dataName"/> is the dataset's registered name.</summary>
     /// <param name="trainSplit">the training split, loaded only when the test split is too small for the floor.</param>
     public static Dictionary<string, object> Measure(IModelFamily family, Trainer trainer, ImageDataset test, string dataName, Options o,
-        Func<ImageDataset?>? trainSplit = null)
+        Func<ImageDataset?>? trainSplit = null, CancellationToken cancel = default)
     {
         int n = (int)Math.Min(o.Samples, test.Count);
         if (n < DensityCoverage.DefaultK + 2)
@@ -52,7 +52,7 @@ public static class SampleQuality
         using var scope = NewDisposeScope();
 
         var clock = Stopwatch.StartNew();
-        var fake = SampleCommand.InChunks(family, trainer, n, null, o.Seed, "sampling (images)");
+        var fake = SampleCommand.InChunks(family, trainer, n, null, o.Seed, "sampling (images)", cancel);
         line["sampling_images_per_s"] = Math.Round(n / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
         var real = test.Images[..n].cpu();
         // the floor: the next n test images (or n training images), real against real at the same N
@@ -75,9 +75,9 @@ public static class SampleQuality
         using (var resnet = new ResNet18Features())
             StepProgress.Run("ResNet-18 features (images)", featurized, 0, report =>
             {
-                realResNet = resnet.Extract(real, progress: (done, _) => report(done));
-                fakeResNet = resnet.Extract(fake, progress: (done, _) => report(n + done));
-                if (other is not null) otherResNet = resnet.Extract(other, progress: (done, _) => report(2 * n + done));
+                realResNet = resnet.Extract(real, progress: (done, _) => { cancel.ThrowIfCancellationRequested(); report(done); });
+                fakeResNet = resnet.Extract(fake, progress: (done, _) => { cancel.ThrowIfCancellationRequested(); report(n + done); });
+                if (other is not null) otherResNet = resnet.Extract(other, progress: (done, _) => { cancel.ThrowIfCancellationRequested(); report(2 * n + done); });
             });
         line["feature_images_per_s"] = Math.Round(featurized / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), 2);
         AddFeatureMetrics(line, "resnet18", realResNet, fakeResNet, o.Seed);

@@ -194,6 +194,22 @@ public static class TrainCommand
     }
 
     /// <param name="until">stop at this step (checkpointed, without the final evaluation); null: at the run's last step.</param>
+    /// <summary>The trainer's held-out evaluation with progress (examples, rate, ETA) on stderr; null when
+    /// <paramref name="cancel"/> stopped it.</summary>
+    internal static IReadOnlyDictionary<string, double>? Evaluate(Trainer trainer, ImageDataset test, long? limit, string what, CancellationToken cancel)
+    {
+        IReadOnlyDictionary<string, double>? results = null;
+        try
+        {
+            StepProgress.Run($"{what} (images)", Math.Min(limit ?? test.Count, test.Count), 0, report =>
+            {
+                using (EvaluationProgress.Begin((done, _) => report(done), cancel)) results = trainer.Evaluate(test, limit);
+            });
+        }
+        catch (OperationCanceledException) { return null; }
+        return results;
+    }
+
     static int Train(string run, RunInfo info, IModelFamily family, RunConfig config, CheckpointInfo? checkpoint, long? until)
     {
         long stopAt = Math.Min(info.Steps, until ?? info.Steps);
@@ -225,9 +241,10 @@ public static class TrainCommand
 
         var board = utils.tensorboard.SummaryWriter(RunFolder.TensorBoardDir(run), createRunName: false);
         bool stop = false;
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop = true; };
+        using var stopping = new CancellationTokenSource();   // stops an evaluation in progress, within one batch
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop = true; stopping.Cancel(); };
         Console.CancelKeyPress += onCancel;
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop = true; });
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop = true; stopping.Cancel(); });
 
         long step = start;
         void Save()
@@ -275,8 +292,13 @@ public static class TrainCommand
                         // the evaluation's noise (dequantization, importance samples) must not move the training's: a run
                         // trains the same steps whatever its EvalEvery
                         using var rng = random.get_rng_state();
-                        var held = trainer.Evaluate(test, info.EvalLimit);
-                        random.set_rng_state(rng);
+                        IReadOnlyDictionary<string, double> held;
+                        try
+                        {
+                            using (EvaluationProgress.Begin(null, stopping.Token)) held = trainer.Evaluate(test, info.EvalLimit);
+                        }
+                        catch (OperationCanceledException) { Save(); break; }   // the step is done and logged; its evaluation is not
+                        finally { random.set_rng_state(rng); }
                         log.Add(step, held.Select(kv => (kv.Key, kv.Value)).ToArray());
                         foreach (var (k, v) in held) board.add_scalar($"test/{k}", (float)v, (int)step);
                     }
@@ -293,7 +315,7 @@ public static class TrainCommand
 
         if (stop)
         {
-            Save();
+            if (!File.Exists(RunFolder.LastCheckpoint(run)) || Checkpoint.ReadInfo(RunFolder.LastCheckpoint(run)).Step != step) Save();
             Console.Error.WriteLine($"interrupted at step {step}: checkpoint saved; continue with `workbench train --resume {run}`");
             return 130;
         }
@@ -305,7 +327,13 @@ public static class TrainCommand
             return 0;
         }
         SampleGrid();
-        var results = trainer.Evaluate(test, info.EvalLimit);
+        var results = Evaluate(trainer, test, info.EvalLimit, "held-out evaluation", stopping.Token);
+        if (results is null)
+        {
+            Console.Error.WriteLine($"interrupted during the final evaluation at step {step}: the checkpoint is saved; " +
+                                    $"`workbench eval {run}` measures it");
+            return 130;
+        }
         foreach (var (k, v) in results) board.add_scalar($"test/{k}", (float)v, (int)step);
         log.Add(step, results.Select(kv => (kv.Key, kv.Value)).ToArray());
         log.AppendCsv(logPath, flushToDisk: true);

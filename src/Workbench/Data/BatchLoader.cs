@@ -61,7 +61,8 @@ public sealed class BatchLoader
             _data.Factors?.index_select(0, ids).to(Device));
     }
 
-    /// <summary>One pass over the data in order (no shuffling), e.g. for evaluating on a test set.</summary>
+    /// <summary>One pass over the data in order (no shuffling), e.g. for evaluating on a test set; reports to and stops
+    /// with the thread's <see cref="EvaluationProgress"/> scope.</summary>
     public static IEnumerable<Batch> Sequential(ImageDataset data, int batchSize, Device? device = null, long? limit = null)
     {
         var d = device ?? Devices.Default;
@@ -69,10 +70,12 @@ public sealed class BatchLoader
         for (long s = 0; s < n; s += batchSize)
         {
             long e = Math.Min(s + batchSize, n);
+            EvaluationProgress.ThrowIfCancelled();
             yield return new Batch(
                 data.Images[(int)s..(int)e].to(d),
                 data.Labels?[(int)s..(int)e].to(d),
                 data.Factors?[(int)s..(int)e].to(d));
+            EvaluationProgress.Report(e, n);
         }
     }
 

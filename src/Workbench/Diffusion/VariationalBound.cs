@@ -97,6 +97,7 @@ public static class VariationalBound
         var clipped = prior.clone();
         void Accumulate(Tensor t, double weight)
         {
+            Training.EvaluationProgress.ThrowIfCancelled();   // one term is one network pass: a stop is honoured within one
             using var inner = NewDisposeScope();
             var noise = randn(x0.shape, dtype: x0.dtype, device: x0.device, generator: generator);
             var (a, b) = Terms(p, eps, x0, t, noise);
