@@ -65,6 +65,11 @@ public sealed record ZooCard(
         return card;
     }
 
+    /// <summary>Every numeric metric by name (text fields such as <c>floor_source</c> and nulls left out).</summary>
+    public IReadOnlyDictionary<string, double> NumericMetrics() =>
+        Metrics.Where(kv => kv.Value is JsonValue v && v.TryGetValue<double>(out _))
+            .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>());
+
     /// <summary>A metric by name, or null when the card has none (or it was not finite).</summary>
     public double? Metric(string name) => Metrics[name] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
 }

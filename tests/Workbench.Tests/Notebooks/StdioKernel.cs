@@ -8,7 +8,7 @@ namespace Workbench.Tests.Notebooks;
 
 /// <summary>One output of a submitted cell, as the kernel reported it. Kind is one of "display", "update",
 /// "return" (formatted values: one output per mime type), "stdout", "stderr", "error" (ErrorProduced, or a
-/// failed child command).</summary>
+/// failed child command), "diagnostic" (a compiler warning or error the kernel reported).</summary>
 internal sealed record KernelOutput(string Kind, string MimeType, string Value, string? ValueId = null)
 {
     public override string ToString() => $"{Kind} {MimeType}: {(Value.Length > 300 ? Value[..300] + "…" : Value)}";
@@ -25,7 +25,7 @@ internal sealed class KernelCellResult
     public required IReadOnlyList<KernelOutput> Outputs { get; init; }
     public required TimeSpan Elapsed { get; init; }
 
-    public IEnumerable<KernelOutput> Errors => Outputs.Where(o => o.Kind is "error" or "stderr");
+    public IEnumerable<KernelOutput> Errors => Outputs.Where(o => o.Kind is "error" or "stderr" or "diagnostic");
     public IEnumerable<KernelOutput> Formatted => Outputs.Where(o => o.Kind is "display" or "update" or "return");
 }
 
@@ -201,6 +201,12 @@ internal sealed class StdioKernel : IDisposable
                 case "StandardErrorValueProduced": AddFormatted("stderr", ev); break;
                 case "ErrorProduced":
                     outputs.Add(new("error", "text/plain", (string?)ev?["message"] ?? ""));
+                    break;
+                case "DiagnosticsProduced":   // compiler warnings and errors: Jupyter shows them as stderr boxes
+                    if (ev?["diagnostics"] is JsonArray diagnostics)
+                        foreach (var d in diagnostics)
+                            if (((string?)d?["severity"])?.ToLowerInvariant() is "warning" or "error")
+                                outputs.Add(new("diagnostic", "text/plain", $"{(string?)d!["severity"]} {(string?)d["code"]}: {(string?)d["message"]}"));
                     break;
             }
         }
