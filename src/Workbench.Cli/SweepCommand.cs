@@ -69,7 +69,10 @@ public static class SweepCommand
             var counts = Counts(dir, points);
             CliOutput.WriteResult(new Dictionary<string, object?> { ["sweep"] = dir, ["points"] = points.Count, ["backend"] = "local", ["started"] = started,
                 ["done"] = counts[PointState.Done], ["failed"] = counts[PointState.Failed], ["pending"] = counts[PointState.Pending] + counts[PointState.Running] });
-            return interrupted ? 130 : counts[PointState.Failed] > 0 ? 1 : 0;
+            int notDone = counts[PointState.Pending] + counts[PointState.Running];
+            if (!interrupted && notDone > 0)
+                Console.Error.WriteLine($"sweep: {notDone} point(s) not done ({counts[PointState.Running]} running elsewhere); run again or follow them with `workbench sweep status {dir}`");
+            return interrupted ? 130 : counts[PointState.Failed] > 0 || notDone > 0 ? 1 : 0;   // 0: every point is done
         }));
         return run;
     }

@@ -43,8 +43,22 @@ public sealed record PointStatus(SweepPoint Point, PointState State, string? Mes
         var parts = marker.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length >= 3) return SlurmKnows(parts[2]);
         if (parts.Length == 2 && parts[0] == Environment.MachineName.Split('.')[0] && int.TryParse(parts[1], out var pid))
-            return Directory.Exists($"/proc/{pid}") || ProcessExists(pid);
+            return OperatingSystem.IsLinux() ? LinuxProcessRuns(pid) : ProcessExists(pid);
         return parts.Length == 2;   // another host's process: cannot tell, so it counts as running
+    }
+
+    /// <summary>Whether /proc lists <paramref name="pid"/> as a process that still runs: a zombie (state Z: dead, not yet
+    /// reaped by its parent, which a killed sweep driver leaves for a moment) or a dead one (X) does not.</summary>
+    internal static bool LinuxProcessRuns(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // "pid (comm) S …": the command may hold spaces and parentheses, the state follows the last ')'
+            int close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] is not ('Z' or 'X' or 'x');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
     static bool ProcessExists(int pid)

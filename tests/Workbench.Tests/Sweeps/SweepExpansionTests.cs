@@ -100,4 +100,27 @@ public class SweepExpansionTests
     [Fact]
     public void SlurmArraySpecificationCompressesRuns() =>
         Assert.Equal("0-3,5,7-8", SlurmBackend.Ranges(new[] { 0, 1, 2, 3, 5, 7, 8 }));
+
+    /// <summary>A point whose marker names a zombie (a killed driver's child, dead but not yet reaped) is not running,
+    /// so a re-run right after the kill starts it instead of skipping it as "running elsewhere".</summary>
+    [Fact]
+    public void AZombieProcessDoesNotCountAsRunning()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        Assert.True(Workbench.Cli.Sweeps.PointStatus.LinuxProcessRuns(Environment.ProcessId));
+        Assert.False(Workbench.Cli.Sweeps.PointStatus.LinuxProcessRuns(int.MaxValue));
+        // `true` exits at once; its parent then execs sleep, which never reaps it: a zombie for 20 s
+        var psi = new System.Diagnostics.ProcessStartInfo("sh", new[] { "-c", "true & echo $!; exec sleep 20" }) { RedirectStandardOutput = true };
+        using var parent = System.Diagnostics.Process.Start(psi)!;
+        int zombie = int.Parse(parent.StandardOutput.ReadLine()!);
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!File.ReadAllText($"/proc/{zombie}/stat").Contains(") Z") && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(20);
+            Assert.Contains(") Z", File.ReadAllText($"/proc/{zombie}/stat"));
+            Assert.True(Directory.Exists($"/proc/{zombie}"), "the zombie is still listed in /proc");
+            Assert.False(Workbench.Cli.Sweeps.PointStatus.LinuxProcessRuns(zombie));
+        }
+        finally { parent.Kill(); }
+    }
 }
