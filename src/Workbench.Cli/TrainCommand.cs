@@ -292,13 +292,16 @@ public static class TrainCommand
                         // the evaluation's noise (dequantization, importance samples) must not move the training's: a run
                         // trains the same steps whatever its EvalEvery
                         using var rng = random.get_rng_state();
-                        IReadOnlyDictionary<string, double> held;
+                        IReadOnlyDictionary<string, double>? held = null;
                         try
                         {
                             using (EvaluationProgress.Begin(null, stopping.Token)) held = trainer.Evaluate(test, info.EvalLimit);
                         }
-                        catch (OperationCanceledException) { Save(); break; }   // the step is done and logged; its evaluation is not
+                        catch (OperationCanceledException) { }
                         finally { random.set_rng_state(rng); }
+                        // stopped during the evaluation: the step is done and logged, its evaluation is not; the checkpoint
+                        // holds the generator as training left it (restored above), so the resume trains the same steps
+                        if (held is null) { Save(); break; }
                         log.Add(step, held.Select(kv => (kv.Key, kv.Value)).ToArray());
                         foreach (var (k, v) in held) board.add_scalar($"test/{k}", (float)v, (int)step);
                     }
