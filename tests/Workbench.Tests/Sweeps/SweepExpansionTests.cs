@@ -109,8 +109,9 @@ public class SweepExpansionTests
         if (!OperatingSystem.IsLinux()) return;
         Assert.True(Workbench.Cli.Sweeps.PointStatus.LinuxProcessRuns(Environment.ProcessId));
         Assert.False(Workbench.Cli.Sweeps.PointStatus.LinuxProcessRuns(int.MaxValue));
-        // `true` exits at once; its parent then execs sleep, which never reaps it: a zombie for 20 s
-        var psi = new System.Diagnostics.ProcessStartInfo("sh", new[] { "-c", "true & echo $!; exec sleep 20" }) { RedirectStandardOutput = true };
+        // the background `sleep 1` ends after its parent has become `sleep 20` (exec), which never reaps it: a zombie
+        // until then (a child that ended before the exec could be reaped by the shell itself)
+        var psi = new System.Diagnostics.ProcessStartInfo("sh", new[] { "-c", "sleep 1 & echo $!; exec sleep 20" }) { RedirectStandardOutput = true };
         using var parent = System.Diagnostics.Process.Start(psi)!;
         int zombie = int.Parse(parent.StandardOutput.ReadLine()!);
         try
