@@ -92,8 +92,12 @@ public static class NotebookCommand
                     continue;
                 }
                 if (result.Succeeded)
+                {
                     Console.Error.WriteLine($"{file}: ran in {result.Elapsed.TotalSeconds:0.0} s -> {result.NotebookOutputPath}" +
                                             (result.HtmlOutputPath is null ? "" : $", {result.HtmlOutputPath}"));
+                    if (result.HtmlOutputPath is not null && Katex.Find() is null && HtmlReport.HasMath(File.ReadAllText(result.HtmlOutputPath)))
+                        Console.Error.WriteLine($"note: {result.HtmlOutputPath}: {HtmlReport.MathNote}");
+                }
                 else
                 {
                     failed++;

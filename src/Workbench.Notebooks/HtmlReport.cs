@@ -8,7 +8,8 @@ namespace Workbench.Notebooks;
 
 /// <summary>
 /// A standalone HTML page of an executed notebook: markdown rendered with Markdig, code shown, outputs inline,
-/// plotly.js present once so that the page opens offline.
+/// plotly.js present once and formulas typeset by KaTeX (when a distribution is installed, see <see cref="Katex"/>), so
+/// that the page opens offline.
 /// </summary>
 public static class HtmlReport
 {
@@ -34,7 +35,10 @@ public static class HtmlReport
         """;
 
     /// <summary>The page for an executed notebook in nbformat JSON (as <see cref="RunResult.Executed"/> holds it).</summary>
-    public static string Render(JsonObject notebook, string title)
+    public static string Render(JsonObject notebook, string title) => Render(notebook, title, Katex.Find());
+
+    /// <summary>The page, its formulas typeset by <paramref name="katex"/> (shown as TeX source, with a note, when null).</summary>
+    public static string Render(JsonObject notebook, string title, Katex? katex)
     {
         var body = new StringBuilder();
         foreach (var cell in (notebook["cells"] as JsonArray ?? []).OfType<JsonObject>())
@@ -71,10 +75,20 @@ public static class HtmlReport
             page.Append("<script type=\"text/javascript\">\n")
                 .Append(Plots.Chart.PlotlyJs.Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase))
                 .Append("\n</script>\n");
-        page.Append("</head>\n<body>\n<main>\n<header class=\"run\">").Append(Escape(title)).Append(RunLine(notebook)).Append("</header>\n")
+        var hasMath = HasMath(html);
+        if (hasMath && katex is not null) page.Append(katex.HeadFragment);
+        page.Append("</head>\n<body>\n<main>\n<header class=\"run\">").Append(Escape(title)).Append(RunLine(notebook));
+        if (hasMath && katex is null) page.Append("<br>").Append(Escape(MathNote));
+        page.Append("</header>\n")
             .Append(html).Append("</main>\n</body>\n</html>\n");
         return page.ToString();
     }
+
+    /// <summary>Said in the page (and by <c>notebook run --html</c>) when formulas stay TeX source.</summary>
+    public const string MathNote = "formulas are shown as TeX source: no KaTeX was found (apt-get install libjs-katex, or npm install katex in the repository)";
+
+    /// <summary>Whether a rendered page body has formulas (Markdig's mathematics extension marks them with class "math").</summary>
+    public static bool HasMath(string html) => html.Contains("class=\"math\"", StringComparison.Ordinal);
 
     static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
 

@@ -64,7 +64,7 @@ internal static class ExternalKernel
 /// (<c>dotnet interactive stdio</c> in notebooks/, a separate process), so a break in the real kernel (an assembly
 /// version it cannot load, a formatter it does not pick up) cannot hide behind the in-process NotebookRunner.
 /// </summary>
-public class ExternalKernelTests(ITestOutputHelper output)
+public partial class ExternalKernelTests(ITestOutputHelper output)
 {
     /// <summary>Local (non-NuGet) <c>#r "path"</c> references of a notebook's code.</summary>
     static readonly Regex LocalReference = new("""^\s*#r\s+"(?!nuget:)([^"]+)"\s*$""", RegexOptions.Multiline);
@@ -119,6 +119,9 @@ public class ExternalKernelTests(ITestOutputHelper output)
             $"{name}: no image/png (the image grids) among the outputs:\n" + ExternalKernel.Describe(run));
         Assert.True(formatted.Any(o => o.MimeType == "text/html" && o.Value.Contains("<table")),
             $"{name}: no DataFrame rendered as an HTML table among the outputs:\n" + ExternalKernel.Describe(run));
+        // Numbers shown to what they mean: no table cell or displayed number with a double's 17 digits
+        var longNumbers = formatted.Where(o => o.MimeType == "text/html").SelectMany(o => LongNumber().Matches(o.Value)).Select(m => m.Value).ToList();
+        Assert.True(longNumbers.Count == 0, $"{name}: numbers displayed with more than eight decimals: {string.Join(", ", longNumbers.Take(5))}");
 
         // Live outputs update in place: every update names a display the front end was shown (VS Code replaces
         // that output), and a live chart's updates are charts, not the text "Chart(...)".
@@ -154,4 +157,7 @@ public class ExternalKernelTests(ITestOutputHelper output)
             Assert.True(File.Exists(path), $"{Path.GetFileName(notebook)}'s #r \"{reference}\" does not resolve from {dir}: no {path}");
         }
     }
+
+    [GeneratedRegex(@"<pre>-?\d*\.\d{9,}(E[-+]?\d+)?</pre>")]
+    private static partial Regex LongNumber();
 }

@@ -52,4 +52,61 @@ public class HtmlReportTests
         var html = HtmlReport.Render(Executed($"[{chart}]"), "charts");
         Assert.DoesNotContain("<script type=\"text/javascript\">\n", html);
     }
+    static JsonObject WithMarkdown(string markdown) => JsonNode.Parse(
+        "{\"cells\":[{\"cell_type\":\"markdown\",\"id\":\"m\",\"metadata\":{},\"source\":" + JsonValue.Create(markdown).ToJsonString() + "}]," +
+        "\"metadata\":{},\"nbformat\":4,\"nbformat_minor\":5}")!.AsObject();
+
+    /// <summary>A KaTeX distribution laid out as npm's dist folder, with marker contents.</summary>
+    static string FakeKatex(bool withFont = true)
+    {
+        var folder = Directory.CreateTempSubdirectory("katex-").FullName;
+        Directory.CreateDirectory(Path.Combine(folder, "contrib"));
+        Directory.CreateDirectory(Path.Combine(folder, "fonts"));
+        File.WriteAllText(Path.Combine(folder, "katex.min.js"), "var KATEX_MARKER = '</script>';");
+        File.WriteAllText(Path.Combine(folder, "contrib", "auto-render.min.js"), "var AUTORENDER_MARKER = 1;");
+        File.WriteAllText(Path.Combine(folder, "katex.min.css"),
+            "@font-face{font-family:KaTeX_Main;src:url(fonts/KaTeX_Main-Regular.woff2) format('woff2'),url(fonts/KaTeX_Main-Regular.woff) format('woff');font-weight:400}.katex{font:normal 1.21em KaTeX_Main}");
+        if (withFont) File.WriteAllBytes(Path.Combine(folder, "fonts", "KaTeX_Main-Regular.woff2"), new byte[] { 1, 2, 3 });
+        return folder;
+    }
+
+    [Fact]
+    public void EmbedsKatexWithItsFontsWhenThePageHasMath()
+    {
+        var katex = Katex.TryLoad(FakeKatex());
+        Assert.NotNull(katex);
+        var html = HtmlReport.Render(WithMarkdown("A small MLP learns $y = \\sin(3x)$ on $$[-2, 2]$$."), "math", katex);
+        var head = html[..html.IndexOf("<body>", StringComparison.Ordinal)];
+        Assert.Contains("<span class=\"math\">\\(y = \\sin(3x)\\)</span>", html);   // Markdig's mathematics extension
+        Assert.Contains("KATEX_MARKER", head);
+        Assert.Contains("AUTORENDER_MARKER", head);
+        Assert.Contains("renderMathInElement", head);
+        Assert.Contains("url(data:font/woff2;base64,AQID) format('woff2')", head);   // the font inline: opens offline
+        Assert.DoesNotContain("url(fonts/", head);
+        Assert.DoesNotContain("'</script>'", head);
+        Assert.DoesNotContain(HtmlReport.MathNote, html);
+
+        var plain = HtmlReport.Render(WithMarkdown("no formulas here"), "plain", katex);
+        Assert.DoesNotContain("KATEX_MARKER", plain);   // 600 kB only where there is math
+    }
+
+    [Fact]
+    public void SaysSoWhenNoKatexIsFound()
+    {
+        Assert.Null(Katex.TryLoad(FakeKatex(withFont: false)));   // a font the stylesheet names is missing
+        var html = HtmlReport.Render(WithMarkdown("$x^2$"), "math", katex: null);
+        Assert.Contains("\\(x^2\\)", html);
+        Assert.Contains(HtmlReport.MathNote, html);
+    }
+
+    [SkippableFact]
+    public void DebiansKatexLoads()
+    {
+        if (!Directory.Exists("/usr/share/javascript/katex")) throw new SkipTestException("Debian's libjs-katex is not installed (.ci/run installs it)");
+        var katex = Katex.TryLoad("/usr/share/javascript/katex");
+        Assert.NotNull(katex);
+        Assert.Contains("renderMathInElement", katex!.HeadFragment);
+        Assert.Equal(20, Regex.Matches(katex.HeadFragment, "data:font/woff2;base64,").Count);
+        Assert.DoesNotContain("url(fonts/", katex.HeadFragment);
+    }
 }
