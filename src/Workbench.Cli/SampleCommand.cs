@@ -117,11 +117,15 @@ public static class EvalCommand
         var set = SampleCommand.SetOption();
         var skipHeldOut = new Option<bool>("--skip-heldout") { Description = "Skip the held-out likelihood metrics (sample quality only; e.g. when train's closing line already has them on the full split)." };
         var seed = new Option<long>("--seed") { Description = "Seed of libtorch's generator for the evaluation's noise (dequantization, importance samples, diffusion's t) and the quality samples.", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache, set, seed, skipHeldOut };
+        var ppl = new Option<int>("--ppl") { Description = "StyleGAN2: perceptual path length over N paths in W (end points) and in Z (full paths), with ResNet-18 features as the distance (see PerceptualPathLength; faces cropped to the face); 0 skips (default).", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("eval", "Evaluate a trained model on held-out data (bits/dim for flows; ELBO and IW bits/dim for VAEs) and its samples' quality.") { target, data, limit, quality, featureSteps, featureCache, set, seed, skipHeldOut, ppl };
         cmd.SetAction(p => CliOutput.Guard(p.GetValue(verbose), () =>
         {
             if (p.GetValue(limit) is < 1) throw new UsageException($"--eval-limit {p.GetValue(limit)}: must be at least 1 (leave it out for the family's default).");
+            if (p.GetValue(ppl) is < 0 or 1) throw new UsageException($"--ppl {p.GetValue(ppl)}: must be 0 (skip) or at least 2 paths.");
             using var loaded = LoadedRun.Open(p.GetValue(target)!, p.GetValue(set) ?? [], "eval");
+            if (p.GetValue(ppl) > 0 && loaded.Trainer is not StyleGan2.StyleGan2Trainer)
+                throw new UsageException($"--ppl: the perceptual path length is StyleGAN2's; {loaded.Run} is a {loaded.Info.Model} model.");
             using var test = p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: false)
                 : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: false);
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -143,11 +147,34 @@ public static class EvalCommand
                         new(p.GetValue(quality), p.GetValue(seed), p.GetValue(featureCache) ?? SampleQuality.DefaultCacheFolder, p.GetValue(featureSteps)),
                         trainSplit: () => p.GetValue(data) is string other ? RunData.Load(other, RunData.IsFolder(other) ? loaded.Info.ImageSize : null, train: true)
                             : RunData.Load(loaded.Info.Data, loaded.Info.ImageSize, train: true), cancel: cancel)) line[k] = v;
+                if (p.GetValue(ppl) > 0)
+                    foreach (var (k, v) in PathLengths(((StyleGan2.StyleGan2Trainer)loaded.Trainer).GEma, p.GetValue(ppl),
+                                 crop: (p.GetValue(data) ?? loaded.Info.Data).StartsWith("faces", StringComparison.Ordinal), p.GetValue(seed), cancel))
+                        line[k] = v;
                 CliOutput.WriteResult(line);
                 return 0;
             });
         }));
         return cmd;
+    }
+
+    /// <summary>PPL in W at the paths' ends and in Z over full paths (StyleGAN2's two reported variants), with progress.</summary>
+    static Dictionary<string, object?> PathLengths(StyleGan2.StyleGan2Generator g, int paths, bool crop, long seed, CancellationToken cancel)
+    {
+        var line = new Dictionary<string, object?> { ["ppl_paths"] = paths, ["ppl_crop"] = crop, ["ppl_epsilon"] = StyleGan2.PerceptualPathLength.DefaultEpsilon };
+        using var resnet = new Metrics.ResNet18Features(threads: get_num_threads());
+        foreach (var (space, sampling, key) in new[] { (StyleGan2.PathSpace.W, StyleGan2.PathSampling.End, "ppl_w_end"), (StyleGan2.PathSpace.Z, StyleGan2.PathSampling.Full, "ppl_z_full") })
+        {
+            StyleGan2.PerceptualPathLength.Result? r = null;
+            StepProgress.Run($"perceptual path length, {key} (paths)", paths, 0, report =>
+            {
+                using (EvaluationProgress.Begin((done, _) => report(done), cancel))
+                    r = StyleGan2.PerceptualPathLength.Measure(g, resnet, paths, space, sampling, crop, seed: seed);
+            });
+            line[key] = r!.Mean;
+            line[key + "_std"] = r.Std;
+        }
+        return line;
     }
 }
 
