@@ -1,0 +1,55 @@
+using static TorchSharp.torch;
+
+namespace Workbench.Metrics;
+
+/// <summary>
+/// The network of <see cref="ResNet18Features"/> (the package's preprocessing graph, then ResNet-18 to its pooled
+/// 512-d output) as a TorchSharp module built from the same two ONNX files by <see cref="OnnxGraph"/>: the same
+/// features, with gradients, for a perceptual distance that can be optimised (StyleGAN2's projection, §5). Frozen:
+/// its weights are buffers.
+/// <para>
+/// Input: float images [N, C, H, W] on the [0, 255] scale, C = 1 (replicated) or 3, resized bilinearly to 224×224
+/// and mean-image subtracted as in <see cref="ResNet18Features"/>. With a smaller <c>inputSide</c> the
+/// preprocessed image is then downsampled to that side before the residual stages (and the final pool averages
+/// whatever map remains): cheaper, no longer the metric's features.
+/// </para>
+/// </summary>
+public sealed class ResNet18Network : nn.Module<Tensor, Tensor>
+{
+    private readonly OnnxGraph prep, net;
+
+    public ResNet18Network(string? modelFolder = null, int inputSide = ResNet18Features.InputSize) : base(nameof(ResNet18Network))
+    {
+        if (inputSide < 32) throw new ArgumentException($"ResNet18Network: inputSide = {inputSide}: must be at least 32");
+        var folder = modelFolder ?? ResNet18Features.DefaultModelFolder;
+        string prepPath = Path.Combine(folder, "ResNetPrepOnnx", "ResNetPreprocess.onnx");
+        string netPath = Path.Combine(folder, "ResNet18Onnx", "ResNet18.onnx");
+        foreach (var f in new[] { prepPath, netPath })
+            if (!File.Exists(f)) throw new FileNotFoundException($"ResNet18Network: {f} is missing (see ResNet18Features).", f);
+        InputSide = inputSide;
+        prep = new OnnxGraph(prepPath);
+        net = new OnnxGraph(netPath, globalPooling: true);
+        RegisterComponents();
+        eval();
+    }
+
+    /// <summary>The side the residual stages see (224: the metric's features).</summary>
+    public int InputSide { get; }
+
+    /// <summary>Features [N, 512] of float images [N, 1 or 3, H, W] on the [0, 255] scale.</summary>
+    public override Tensor forward(Tensor images)
+    {
+        if (images.dim() != 4 || (images.shape[1] != 1 && images.shape[1] != 3))
+            throw new ArgumentException($"ResNet18Network: expected images [N, 1 or 3, H, W], got [{string.Join(", ", images.shape)}]");
+        using var scope = NewDisposeScope();
+        var x = images.to(ScalarType.Float32);
+        if (x.shape[1] == 1) x = x.expand(-1, 3, -1, -1);
+        int side = ResNet18Features.InputSize;
+        if (x.shape[2] != side || x.shape[3] != side)
+            x = nn.functional.interpolate(x, new long[] { side, side }, mode: InterpolationMode.Bilinear, align_corners: false);
+        x = prep.call(x.clamp(0, 255).contiguous());
+        if (InputSide != side)
+            x = nn.functional.interpolate(x, new long[] { InputSide, InputSide }, mode: InterpolationMode.Bilinear, align_corners: false);
+        return net.call(x).flatten(1).MoveToOuterDisposeScope();
+    }
+}
