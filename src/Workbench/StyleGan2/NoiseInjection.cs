@@ -27,6 +27,9 @@ public sealed class NoiseInjection : nn.Module<Tensor, Tensor>
     public int Resolution { get; }
     public Parameter Strength => strength;
 
+    /// <summary>The noise [N or 1, 1, R, R] that <see cref="NoiseMode.Given"/> injects (not owned: the caller disposes it).</summary>
+    public Tensor? Given { get; set; }
+
     public override Tensor forward(Tensor x) => Inject(x, NoiseMode.Random);
 
     public Tensor Inject(Tensor x, NoiseMode mode)
@@ -34,9 +37,12 @@ public sealed class NoiseInjection : nn.Module<Tensor, Tensor>
         if (mode == NoiseMode.None) return x.alias();
         using var scope = NewDisposeScope();
         long n = x.shape[0], h = x.shape[2], w = x.shape[3];
-        var noise = mode == NoiseMode.Random
-            ? randn(new long[] { n, 1, h, w }, dtype: x.dtype, device: x.device)
-            : noise_const.to(x.dtype).to(x.device)[TensorIndex.None, TensorIndex.None];
+        var noise = mode switch
+        {
+            NoiseMode.Random => randn(new long[] { n, 1, h, w }, dtype: x.dtype, device: x.device),
+            NoiseMode.Given => Given ?? throw new InvalidOperationException($"NoiseInjection ({Resolution}x{Resolution}): NoiseMode.Given without a given noise image"),
+            _ => noise_const.to(x.dtype).to(x.device)[TensorIndex.None, TensorIndex.None],
+        };
         return (x + noise * strength).MoveToOuterDisposeScope();
     }
 }

@@ -9,4 +9,6 @@ public enum NoiseMode
     Const,
     /// <summary>No noise at all.</summary>
     None,
+    /// <summary>The noise image each layer was given (<see cref="NoiseInjection.Given"/>), e.g. the maps a projection optimises.</summary>
+    Given,
 }

@@ -1,0 +1,45 @@
+namespace Workbench.StyleGan2;
+
+/// <summary>
+/// Settings of the projection of images into W (StyleGAN2 §5 and its appendix D): the defaults are the paper's
+/// (1,000 Adam steps at learning rate 0.1 with a 5% warm-up and a cosine ramp-down over the last 25%, Gaussian noise on
+/// w starting at 0.05·σ_w and ramped to 0 over the first 75%, noise regularisation weight 1e5, w_avg and σ_w from
+/// 10,000 samples); <see cref="Small"/> is the CPU preset.
+/// </summary>
+/// <param name="Steps">Adam steps per projection.</param>
+/// <param name="InitialLearningRate">the peak learning rate.</param>
+/// <param name="LrRampupLength">fraction of the steps of the linear warm-up.</param>
+/// <param name="LrRampdownLength">fraction of the steps of the cosine ramp-down at the end.</param>
+/// <param name="InitialNoiseFactor">the noise on w at the start, relative to σ_w.</param>
+/// <param name="NoiseRampLength">fraction of the steps over which that noise falls (quadratically) to zero.</param>
+/// <param name="RegularizeNoiseWeight">weight of the noise maps' autocorrelation penalty.</param>
+/// <param name="WAvgSamples">samples of f(z) for w_avg and σ_w.</param>
+/// <param name="PixelWeight">weight of the per-pixel mean squared error (images in [−1, 1]) beside the perceptual
+/// distance: ours, the paper uses LPIPS alone.</param>
+/// <param name="FeatureSide">side the ResNet-18 distance sees (<see cref="Metrics.ResNet18Network"/>; 224 = the metric's).</param>
+public sealed record ProjectionConfig(
+    int Steps = 1000,
+    double InitialLearningRate = 0.1,
+    double LrRampupLength = 0.05,
+    double LrRampdownLength = 0.25,
+    double InitialNoiseFactor = 0.05,
+    double NoiseRampLength = 0.75,
+    double RegularizeNoiseWeight = 1e5,
+    double PixelWeight = 1.0,
+    int WAvgSamples = 10_000,
+    int FeatureSide = 224)
+{
+    /// <summary>The CPU preset: 200 steps, w statistics from 2,000 samples, the distance at 112×112.</summary>
+    public static ProjectionConfig Small => new() { Steps = 200, WAvgSamples = 2_000, FeatureSide = 112 };
+
+    /// <summary>The learning rate at fraction <paramref name="t"/> of the steps: a linear warm-up times a cosine ramp-down.</summary>
+    public double LearningRate(double t)
+    {
+        double down = Math.Min(1.0, (1.0 - t) / LrRampdownLength);
+        double ramp = 0.5 - 0.5 * Math.Cos(down * Math.PI);
+        return InitialLearningRate * ramp * Math.Min(1.0, t / LrRampupLength);
+    }
+
+    /// <summary>The standard deviation of the noise added to w at fraction <paramref name="t"/> of the steps, relative to σ_w.</summary>
+    public double WNoiseFactor(double t) => InitialNoiseFactor * Math.Pow(Math.Max(0.0, 1.0 - t / NoiseRampLength), 2);
+}
