@@ -7,7 +7,20 @@ internal static class TestNotebooks
 {
     public static string TestData(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", name);
 
-    public static JsonSchemaValidator Schema { get; } = JsonSchemaValidator.Load(TestData("nbformat.v4.5.schema.json"));
+    /// <summary>
+    /// Jupyter's nbformat 4.5 schema, validated by JsonSchema.Net. The file declares draft-04, which that library does
+    /// not evaluate; the keywords nbformat uses mean the same in draft-07, so it is evaluated as draft-07.
+    /// </summary>
+    public static Json.Schema.JsonSchema Schema { get; } = Json.Schema.JsonSchema.FromText(
+        JsonNode.Parse(File.ReadAllText(TestData("nbformat.v4.5.schema.json")))!.AsObject() is var o && o.Remove("$schema") ? o.ToJsonString() : "");
+
+    /// <summary>The schema's complaints about <paramref name="notebook"/>, one line each (where and what).</summary>
+    public static List<string> Validate(JsonNode? notebook)
+    {
+        var result = Schema.Evaluate(notebook, new Json.Schema.EvaluationOptions { OutputFormat = Json.Schema.OutputFormat.List, EvaluateAs = Json.Schema.SpecVersion.Draft7 });
+        return result.IsValid ? [] : (result.Details ?? []).Where(d => d.Errors is { Count: > 0 })
+            .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation} ({d.EvaluationPath}): {e.Key}: {e.Value}")).ToList();
+    }
 
     /// <summary>A Polyglot C# code cell, as VS Code writes one.</summary>
     public static JsonObject Code(string source, string? id = null, params string[] tags)
@@ -78,7 +91,7 @@ internal static class TestNotebooks
 
     public static void AssertValid(JsonObject notebook)
     {
-        var errors = Schema.Validate(notebook);
+        var errors = Validate(notebook);
         Assert.True(errors.Count == 0, "not valid nbformat 4.5:\n" + string.Join("\n", errors));
     }
 }
