@@ -11,7 +11,8 @@ namespace Workbench.Metrics;
 /// Input: float images [N, C, H, W] on the [0, 255] scale, C = 1 (replicated) or 3, resized bilinearly to 224×224
 /// and mean-image subtracted as in <see cref="ResNet18Features"/>. With a smaller <c>inputSide</c> the
 /// preprocessed image is then downsampled to that side before the residual stages (and the final pool averages
-/// whatever map remains): cheaper, no longer the metric's features.
+/// whatever map remains; a multiple of 32, so that every stage halves an even side): cheaper, no longer the
+/// metric's features.
 /// </para>
 /// </summary>
 public sealed class ResNet18Network : nn.Module<Tensor, Tensor>
@@ -20,7 +21,9 @@ public sealed class ResNet18Network : nn.Module<Tensor, Tensor>
 
     public ResNet18Network(string? modelFolder = null, int inputSide = ResNet18Features.InputSize) : base(nameof(ResNet18Network))
     {
-        if (inputSide < 32) throw new ArgumentException($"ResNet18Network: inputSide = {inputSide}: must be at least 32");
+        // the graph pads its strided convolutions asymmetrically (as for 224 = 7·32): an odd map size on the way down
+        // would give the two branches of a residual block different sizes
+        if (inputSide < 32 || inputSide % 32 != 0) throw new ArgumentException($"ResNet18Network: inputSide = {inputSide}: must be a multiple of 32 (32, 64, …, 224)");
         var folder = modelFolder ?? ResNet18Features.DefaultModelFolder;
         string prepPath = Path.Combine(folder, "ResNetPrepOnnx", "ResNetPreprocess.onnx");
         string netPath = Path.Combine(folder, "ResNet18Onnx", "ResNet18.onnx");

@@ -29,8 +29,8 @@ public sealed record ProjectionConfig(
     int WAvgSamples = 10_000,
     int FeatureSide = 224)
 {
-    /// <summary>The CPU preset: 200 steps, w statistics from 2,000 samples, the distance at 112×112.</summary>
-    public static ProjectionConfig Small => new() { Steps = 200, WAvgSamples = 2_000, FeatureSide = 112 };
+    /// <summary>The CPU preset: 200 steps, w statistics from 2,000 samples, the distance at 128×128.</summary>
+    public static ProjectionConfig Small => new() { Steps = 200, WAvgSamples = 2_000, FeatureSide = 128 };
 
     /// <summary>The learning rate at fraction <paramref name="t"/> of the steps: a linear warm-up times a cosine ramp-down.</summary>
     public double LearningRate(double t)

@@ -39,5 +39,6 @@ public class ResNet18NetworkTests
         var f = network.call(rand(new long[] { 2, 1, 28, 28 }) * 255);
         Assert.Equal(new long[] { 2, ResNet18Features.FeatureCount }, f.shape);
         Assert.True(f.isfinite().all().item<bool>());
+        Assert.Throws<ArgumentException>(() => new ResNet18Network(inputSide: 112));   // 112 → 7 → odd: the branches would differ
     }
 }
