@@ -185,7 +185,10 @@ public sealed class StyleGan2Trainer : Trainer
         return row.ToDictionary(m => m.Name, m => m.Value);
     }
 
-    /// <summary>No held-out metric for GANs until the feature-space metrics land: an empty result, nothing logged.</summary>
+    /// <summary>
+    /// A GAN has no held-out likelihood: an empty result, nothing logged. Its samples are measured against held-out
+    /// images in feature space by <see cref="Metrics.FeatureSpaceComparison"/> (<c>workbench eval --quality</c>).
+    /// </summary>
     public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null) => new Dictionary<string, double>();
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using TorchSharp;
 
 namespace Workbench.Training;
@@ -45,41 +44,4 @@ public static class Schedules
 
     /// <summary>The learning rate of the optimizer's first parameter group.</summary>
     public static double GetLearningRate(torch.optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
-}
-
-/// <summary>
-/// A schedule as a value, for config records (serializes to JSON with a "kind" tag, so it is part of a checkpoint's
-/// config): <c>new WarmupCosineSchedule(2e-3, 500, 20_000, 1e-5).At(step)</c>.
-/// </summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
-[JsonDerivedType(typeof(ConstantSchedule), "constant")]
-[JsonDerivedType(typeof(WarmupSchedule), "warmup")]
-[JsonDerivedType(typeof(WarmupCosineSchedule), "warmup-cosine")]
-public abstract record LrSchedule
-{
-    /// <summary>The learning rate for a 0-based step.</summary>
-    public abstract double At(long step);
-
-    /// <summary>Sets the optimizer's rate for <paramref name="step"/> and returns it (call before each step).</summary>
-    public double Apply(torch.optim.Optimizer optimizer, long step)
-    {
-        var lr = At(step);
-        Schedules.SetLearningRate(optimizer, lr);
-        return lr;
-    }
-}
-
-public sealed record ConstantSchedule(double Lr) : LrSchedule
-{
-    public override double At(long step) => Schedules.Constant(step, Lr);
-}
-
-public sealed record WarmupSchedule(double Lr, long WarmupSteps) : LrSchedule
-{
-    public override double At(long step) => Schedules.LinearWarmup(step, Lr, WarmupSteps);
-}
-
-public sealed record WarmupCosineSchedule(double Lr, long WarmupSteps, long TotalSteps, double FloorLr = 0) : LrSchedule
-{
-    public override double At(long step) => Schedules.WarmupCosine(step, Lr, WarmupSteps, TotalSteps, FloorLr);
 }

@@ -107,17 +107,12 @@ public class ScheduleTests
     }
 
     [Fact]
-    public void SchedulesSetTheOptimizersRateAndSerialize()
+    public void SetLearningRateSetsEveryGroup()
     {
         using var lin = nn.Linear(2, 2);
         var opt = optim.Adam(lin.parameters(), 1.0);
-        LrSchedule schedule = new WarmupCosineSchedule(2e-3, 5, 50, 1e-5);
-        Assert.Equal(2e-3 / 5, schedule.Apply(opt, 0), 15);
-        Assert.Equal(2e-3 / 5, Schedules.GetLearningRate(opt), 15);
         Schedules.SetLearningRate(opt, 0.25);
         Assert.All(opt.ParamGroups, g => Assert.Equal(0.25, g.LearningRate));
-        var json = JsonSerializer.Serialize(schedule, Checkpoint.JsonOptions);
-        Assert.Contains("warmup-cosine", json);
-        Assert.Equal(schedule, JsonSerializer.Deserialize<LrSchedule>(json, Checkpoint.JsonOptions));
+        Assert.Equal(0.25, Schedules.GetLearningRate(opt), 15);
     }
 }
