@@ -3,6 +3,7 @@ using Workbench.Bench;
 
 // The driver (default): pairs our worker with the PyTorch replica of each family. `worker`: our side of the worker
 // protocol (bench/README.md).
+Workbench.Training.NativeAllocator.Apply();   // the workers' allocator, as workbench runs with it (see NativeAllocator)
 var defaults = new Driver.Options();
 var families = new Option<string>("--families") { Description = "Comma-separated families.", DefaultValueFactory = _ => string.Join(",", defaults.Families) };
 var pairs = new Option<int>("--pairs") { Description = "Alternating pairs of `step K`.", DefaultValueFactory = _ => defaults.Pairs };

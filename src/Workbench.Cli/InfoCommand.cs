@@ -24,8 +24,10 @@ public static class InfoCommand
             foreach (var name in Workbench.Data.Datasets.Names.Order())
             {
                 // The generated sets need no files; the others are found where the resolver looks (no download here).
+                string? Found(string set) => Workbench.Data.DatasetResolver.SearchPath(set).FirstOrDefault(d => Directory.Exists(d) && Directory.EnumerateFileSystemEntries(d).Any());
                 var where = name.StartsWith("faces") ? "generated (procedural faces)"
-                    : Workbench.Data.DatasetResolver.SearchPath(name).FirstOrDefault(d => Directory.Exists(d) && Directory.EnumerateFileSystemEntries(d).Any()) ?? "not found";
+                    : name == "fashion-mnist-32" ? (Found("fashion-mnist") is { } f ? $"padded from {f}" : "not found (padded from fashion-mnist)")
+                    : Found(name) ?? "not found";
                 datasets[name] = where;
                 Console.WriteLine($"dataset      {name,-14} {where}");
             }

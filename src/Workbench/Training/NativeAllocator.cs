@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Workbench.Training;
@@ -9,8 +8,9 @@ namespace Workbench.Training;
 /// first touch and unmapped on free, and the heap top is trimmed on every free: a training step then spends much
 /// of its time in page faults. Before any tensor exists this sets, through <c>mallopt</c>:
 /// M_MMAP_THRESHOLD 32 MiB (smaller blocks come from the reusable heap), M_TRIM_THRESHOLD 1 GiB and M_TOP_PAD
-/// 256 MiB (freed memory stays with the process for the next step). It runs once when Workbench.dll is loaded
-/// (CLI, tests and notebook kernels alike). Nothing is changed on other C libraries or operating systems, when
+/// 256 MiB (freed memory stays with the process for the next step). A library does not change its host's allocator
+/// on load: the executables call <see cref="Apply"/> first thing (workbench, the benchmark, the test host), and the
+/// notebooks in their first cell. Nothing is changed on other C libraries or operating systems, when
 /// any <c>MALLOC_*_</c> variable is set (glibc has already applied the user's choice), or with
 /// <c>WORKBENCH_MALLOC=default</c>. papers/performance.md has the measurement.
 /// </summary>
@@ -32,12 +32,7 @@ public static class NativeAllocator
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int mallopt(int param, int value);
 
-#pragma warning disable CA2255 // must run before the first libtorch allocation, whichever entry point loads the library
-    [ModuleInitializer]
-#pragma warning restore CA2255
-    internal static void Initialize() => Apply();
-
-    /// <summary>Applies the settings (idempotent); returns whether they are in effect.</summary>
+    /// <summary>Applies the settings (idempotent; before the first tensor for the full effect); returns whether they are in effect.</summary>
     public static bool Apply()
     {
         if (Tuned) return true;

@@ -17,10 +17,21 @@ public class NativeMemoryTests
     public void AllocatorIsTunedInThisProcessOnLinux()
     {
         if (!OperatingSystem.IsLinux()) return;
-        // on glibc (this machine and CI) the module initializer has applied the settings; elsewhere it says why not
+        // on glibc (this machine and CI) the test host's initializer has applied the settings; elsewhere it says why not
         Assert.True(NativeAllocator.Tuned || NativeAllocator.SkippedBecause is not null);
         if (NativeAllocator.SkippedBecause is string why) Assert.Contains("MALLOC_", why + Environment.GetEnvironmentVariable("WORKBENCH_MALLOC"));
         Assert.True(NativeAllocator.Apply() == NativeAllocator.Tuned);
+    }
+
+    /// <summary>Loading Workbench.dll leaves the host's allocator alone: no module initializer of the library calls it.</summary>
+    [Fact]
+    public void TheLibraryDoesNotTuneItsHostsAllocatorOnLoad()
+    {
+        var initializers = typeof(NativeAllocator).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic))
+            .Where(m => m.IsDefined(typeof(System.Runtime.CompilerServices.ModuleInitializerAttribute), false)).ToList();
+        Assert.DoesNotContain(initializers, m => m.DeclaringType == typeof(NativeAllocator));
+        Assert.All(initializers, m => Assert.Equal(typeof(LibtorchPreload), m.DeclaringType));   // the one that must run first: which libtorch loads
     }
 
     static Glow SmallGlow() => new(GlowConfig.Small with { Levels = 2, StepsPerLevel = 2, HiddenChannels = 16 }, 1, 8, 8);
