@@ -57,13 +57,8 @@ public sealed class EqualizedConv2d : nn.Module<Tensor, Tensor>
         }
         else
         {
-            // Blur so that the stride-2 convolution sees a low-passed signal (Zhang 2019; StyleGAN2 Appendix B):
-            // pad the filter's support plus the kernel's, then convolve with stride 2.
-            long fw = fir!.shape[^1];
-            long p = (fw - 2) + (KernelSize - 1);
-            long p0 = (p + 1) / 2, p1 = p / 2;
-            var blurred = Upfirdn2d.Apply(x, fir, up: 1, down: 1, pad: (p0, p1, p0, p1));
-            y = nn.functional.conv2d(blurred, w, bias, strides: new long[] { 2, 2 });
+            // Blur so that the stride-2 convolution sees a low-passed signal (Zhang 2019; StyleGAN2 Appendix B).
+            y = nn.functional.conv2d(Upfirdn2d.BlurBeforeStridedConv(x, fir!, KernelSize), w, bias, strides: new long[] { 2, 2 });
         }
         return y.MoveToOuterDisposeScope();
     }

@@ -52,6 +52,28 @@ public static class Upfirdn2d
         return Apply(x, filter, up: factor, pad: (p0, p1, p0, p1), gain: factor * factor);
     }
 
+    /// <summary>
+    /// The FIR blur that turns a stride-2 transposed convolution with a k×k kernel into a proper 2× upsampling
+    /// (StyleGAN2 Appendix B): the convolution's output side 2H + k − 2 is padded and filtered back to 2H, with gain 4.
+    /// </summary>
+    public static Tensor BlurAfterTransposedConv(Tensor y, Tensor filter, long kernelSize)
+    {
+        long p = (filter.shape[^1] - 2) - (kernelSize - 1);
+        long p0 = (p + 1) / 2 + 1, p1 = p / 2 + 1;
+        return Apply(y, filter, pad: (p0, p1, p0, p1), gain: 4);
+    }
+
+    /// <summary>
+    /// The FIR blur before a stride-2 k×k convolution (StyleGAN2 Appendix B, after Zhang 2019): padded by the filter's
+    /// support plus the kernel's, so that the strided convolution without padding gives H/2.
+    /// </summary>
+    public static Tensor BlurBeforeStridedConv(Tensor x, Tensor filter, long kernelSize)
+    {
+        long p = (filter.shape[^1] - 2) + (kernelSize - 1);
+        long p0 = (p + 1) / 2, p1 = p / 2;
+        return Apply(x, filter, pad: (p0, p1, p0, p1));
+    }
+
     /// <summary>FIR downsampling by <paramref name="factor"/> (output [N, C, H/factor, W/factor]).</summary>
     public static Tensor Downsample(Tensor x, Tensor filter, int factor = 2)
     {

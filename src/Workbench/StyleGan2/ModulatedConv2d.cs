@@ -103,13 +103,9 @@ public sealed class ModulatedConv2d : nn.Module<Tensor, Tensor, Tensor>
         else
         {
             // Transposed convolution with stride 2 (weights laid out [N·in, out, k, k]), then the FIR blur that
-            // makes it a proper 2x upsampling (Appendix B). Sizes: 2H + k − 2 → pad → 2H.
+            // makes it a proper 2x upsampling (Appendix B).
             var wt = wgt.transpose(1, 2).reshape(n * InChannels, OutChannels, KernelSize, KernelSize);
-            y = nn.functional.conv_transpose2d(xs, wt, strides: new long[] { 2, 2 }, groups: n);
-            long fw = fir!.shape[^1];
-            long p = (fw - 2) - (KernelSize - 1);
-            long p0 = (p + 1) / 2 + 1, p1 = p / 2 + 1;
-            y = Upfirdn2d.Apply(y, fir, pad: (p0, p1, p0, p1), gain: 4);
+            y = Upfirdn2d.BlurAfterTransposedConv(nn.functional.conv_transpose2d(xs, wt, strides: new long[] { 2, 2 }, groups: n), fir!, KernelSize);
         }
         return y.reshape(n, OutChannels, y.shape[2], y.shape[3]).MoveToOuterDisposeScope();
     }
@@ -127,11 +123,7 @@ public sealed class ModulatedConv2d : nn.Module<Tensor, Tensor, Tensor>
         }
         else
         {
-            y = nn.functional.conv_transpose2d(xs, wgt.transpose(0, 1), strides: new long[] { 2, 2 });
-            long fw = fir!.shape[^1];
-            long p = (fw - 2) - (KernelSize - 1);
-            long p0 = (p + 1) / 2 + 1, p1 = p / 2 + 1;
-            y = Upfirdn2d.Apply(y, fir, pad: (p0, p1, p0, p1), gain: 4);
+            y = Upfirdn2d.BlurAfterTransposedConv(nn.functional.conv_transpose2d(xs, wgt.transpose(0, 1), strides: new long[] { 2, 2 }), fir!, KernelSize);
         }
         if (Demodulate)
         {

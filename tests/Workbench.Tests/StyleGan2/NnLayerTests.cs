@@ -168,4 +168,31 @@ public class NnLayerTests
         // A batch smaller than the group uses the whole batch.
         Assert.Equal(new long[] { 2, 4, 2, 2 }, new MinibatchStdDev(4).call(randn(2, 3, 2, 2)).shape);
     }
+    /// <summary>
+    /// The resampling identities behind the fused paths (StyleGAN2 Appendix B; conv2d_resample's two equivalent
+    /// orders): a stride-2 transposed convolution followed by the blur equals FIR upsampling followed by a 'same'
+    /// convolution, and the blur followed by a stride-2 convolution equals a 'same' convolution followed by FIR
+    /// downsampling, away from the one-pixel border (where the separate path pads a zero row the fused one does not have).
+    /// </summary>
+    [Fact]
+    public void TheBlursAlignWithTheUpsamplingAndDownsamplingFilters()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(11);
+        var f = FirFilter.Create(FirFilter.Binomial4).to(ScalarType.Float64);
+        var x = randn(new long[] { 2, 3, 8, 8 }, dtype: ScalarType.Float64);
+        var w = randn(new long[] { 5, 3, 3, 3 }, dtype: ScalarType.Float64);
+
+        var fused = Upfirdn2d.BlurAfterTransposedConv(nn.functional.conv_transpose2d(x, w.transpose(0, 1).flip(2, 3), strides: new long[] { 2, 2 }), f, 3);
+        var separate = nn.functional.conv2d(Upfirdn2d.Upsample(x, f), w, padding: new long[] { 1, 1 });
+        Assert.Equal(separate.shape, fused.shape);
+        Assert.True(fused[.., .., 1..^1, 1..^1].allclose(separate[.., .., 1..^1, 1..^1], 1e-10, 1e-10),
+            $"up: max interior difference {(fused - separate)[.., .., 1..^1, 1..^1].abs().max().item<double>():G3}");
+
+        var strided = nn.functional.conv2d(Upfirdn2d.BlurBeforeStridedConv(x, f, 3), w, strides: new long[] { 2, 2 });
+        var after = Upfirdn2d.Downsample(nn.functional.conv2d(x, w, padding: new long[] { 1, 1 }), f);
+        Assert.Equal(after.shape, strided.shape);
+        Assert.True(strided[.., .., 1..^1, 1..^1].allclose(after[.., .., 1..^1, 1..^1], 1e-10, 1e-10),
+            $"down: max interior difference {(strided - after)[.., .., 1..^1, 1..^1].abs().max().item<double>():G3}");
+    }
 }
