@@ -59,7 +59,7 @@ public static class SweepExpansion
         {
             var sets = baseSet.Concat(combo.SelectMany(kv => kv.Sets)).ToList();
             try { ConfigBinder.Apply(family.Preset(file.Preset), sets); }
-            catch (UsageException e) { throw new UsageException($"{path}: {e.Message.Split('\n')[0]}"); }
+            catch (UsageException e) { throw new UsageException($"{path}: {OneLine(e.Message)}"); }
             foreach (var seed in file.Seeds)
             {
                 var name = string.Join("_", combo.Select(kv => $"{Safe(kv.Key)}-{Safe(kv.Label)}").Append($"seed-{seed}"));
@@ -94,5 +94,29 @@ public static class SweepExpansion
         var sb = new StringBuilder(text.Length);
         foreach (var ch in text) sb.Append(char.IsAsciiLetterOrDigit(ch) || ch is '.' or '+' or '-' ? ch : '~');
         return sb.Length == 0 ? "~" : sb.ToString();
+    }
+
+    /// <summary>
+    /// A multi-line settings error on one line: the first line, then the settings it lists by name
+    /// ("Model settings (GlowConfig): Levels, StepsPerLevel, …; Training settings (…): …"), so none is cut off.
+    /// </summary>
+    internal static string OneLine(string message)
+    {
+        var lines = message.Split('\n');
+        var parts = new List<string>();
+        string? heading = null;
+        var names = new List<string>();
+        void Flush() { if (heading is not null) parts.Add($"{heading} {string.Join(", ", names)}"); names.Clear(); }
+        var first = lines[0];
+        // the first line may end with the first heading ("no setting 'X'. Model settings (GlowConfig):")
+        int at = first.IndexOf(". ", StringComparison.Ordinal);
+        if (first.EndsWith(':') && at > 0) { heading = first[(at + 2)..]; first = first[..(at + 1)]; }
+        foreach (var line in lines.Skip(1))
+        {
+            if (line.StartsWith("  ", StringComparison.Ordinal)) names.Add(line.Trim().Split(' ')[0]);
+            else if (line.Trim().Length > 0) { Flush(); heading = line.Trim(); }
+        }
+        Flush();
+        return parts.Count == 0 ? first : $"{first} {string.Join("; ", parts)}";
     }
 }

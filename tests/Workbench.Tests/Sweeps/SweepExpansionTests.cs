@@ -58,6 +58,8 @@ public class SweepExpansionTests
 
     [Theory]
     [InlineData("""{ "Couplin": ["Additive"] }""", "[0]", "", "no setting 'Couplin'")]
+    [InlineData("""{ "Couplin": ["Additive"] }""", "[0]", "", "Model settings (GlowConfig): Levels, StepsPerLevel,")]   // the valid settings, all of them,
+    [InlineData("""{ "Couplin": ["Additive"] }""", "[0]", "", ", EmaDecay")]                                              // on the one line
     [InlineData("""{ "Coupling": ["Additive", "Sideways"] }""", "[0]", "", "Sideways")]
     [InlineData("""{ "Coupling": [] }""", "[0]", "", "grid.Coupling must be a non-empty list")]
     [InlineData("{}", "[0, 0]", "", "seeds repeat")]
