@@ -1,8 +1,10 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Connection;
+using Microsoft.DotNet.Interactive.Events;
+using Microsoft.DotNet.Interactive.Formatting;
 
 namespace Workbench.Tests.Notebooks;
 
@@ -31,191 +33,87 @@ internal sealed class KernelCellResult
 
 /// <summary>
 /// The real .NET Interactive kernel in its own process, started the way VS Code's Polyglot Notebooks starts it
-/// (<c>dotnet tool run dotnet-interactive -- stdio</c>, in the notebook's folder), spoken to over its stdio
-/// protocol: one JSON kernel command envelope per line on stdin, one JSON event envelope per line on stdout.
-/// Needs the local tool manifest (.config/dotnet-tools.json) restored above the working directory.
+/// (<c>dotnet tool run dotnet-interactive -- stdio</c>, in the notebook's folder) and driven through the library's
+/// own client for that protocol, <see cref="StdIoKernelConnector"/>: its proxy kernel sends each command and gathers
+/// the remote kernel's events. Needs the local tool manifest (.config/dotnet-tools.json) restored above the working
+/// directory.
 /// </summary>
 internal sealed class StdioKernel : IDisposable
 {
-    readonly Process _process;
-    readonly Channel<JsonObject> _events = Channel.CreateUnbounded<JsonObject>();
-    readonly StringBuilder _stderr = new();
-    readonly Task _stdoutPump;
-    readonly string _tokenPrefix = "wb" + Guid.NewGuid().ToString("N")[..8];
-    int _nextToken;
+    readonly StdIoKernelConnector _connector;
+    readonly Kernel _proxy, _root;
     bool _disposed;
 
-    /// <summary>From process start to the KernelReady event.</summary>
+    /// <summary>From process start to the proxy kernel's readiness (the remote KernelReady).</summary>
     public TimeSpan StartupTime { get; private set; }
 
-    /// <summary>Everything the kernel process wrote to its stderr so far (its welcome banner goes there).</summary>
-    public string ProcessStandardError { get { lock (_stderr) return _stderr.ToString(); } }
+    StdioKernel(StdIoKernelConnector connector, Kernel proxy, Kernel root) { _connector = connector; _proxy = proxy; _root = root; }
 
-    /// <summary>Lines on stdout that were not JSON event envelopes (there should be none).</summary>
-    public List<string> StrayLines { get; } = new();
-
-    StdioKernel(Process process)
-    {
-        _process = process;
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
-        _process.BeginErrorReadLine();
-        _stdoutPump = Task.Run(PumpStdoutAsync);
-    }
-
-    /// <summary>Starts the kernel in <paramref name="workingDirectory"/> and waits for its KernelReady event.</summary>
+    /// <summary>Starts the kernel in <paramref name="workingDirectory"/> and waits until it is ready.</summary>
     public static async Task<StdioKernel> StartAsync(string workingDirectory, TimeSpan readyTimeout, string defaultKernel = "csharp")
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = new UTF8Encoding(false),
-            StandardErrorEncoding = new UTF8Encoding(false),
-            StandardInputEncoding = new UTF8Encoding(false),
-        };
-        foreach (var a in new[] { "tool", "run", "dotnet-interactive", "--", "stdio", "--default-kernel", defaultKernel, "--working-dir", workingDirectory })
-            info.ArgumentList.Add(a);
-        info.Environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["DOTNET_NOLOGO"] = "1";
-
+        Environment.SetEnvironmentVariable("DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT", "1");
+        Environment.SetEnvironmentVariable("DOTNET_CLI_TELEMETRY_OPTOUT", "1");
+        Environment.SetEnvironmentVariable("DOTNET_NOLOGO", "1");
+        var connector = new StdIoKernelConnector(
+            new[] { "dotnet", "tool", "run", "dotnet-interactive", "--", "stdio", "--default-kernel", defaultKernel, "--working-dir", workingDirectory },
+            rootProxyKernelLocalName: "remote", kernelHostUri: new Uri("kernel://workbench-tests"), workingDirectory: new DirectoryInfo(workingDirectory));
         var clock = Stopwatch.StartNew();
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
-        process.StandardInput.AutoFlush = true;
-        process.StandardInput.NewLine = "\n";
-        var kernel = new StdioKernel(process);
-        try
+        var start = connector.CreateRootProxyKernelAsync();
+        if (await Task.WhenAny(start, Task.Delay(readyTimeout)) != start)
         {
-            using var cts = new CancellationTokenSource(readyTimeout);
-            while (true)
-            {
-                JsonObject envelope;
-                try { envelope = await kernel._events.Reader.ReadAsync(cts.Token); }
-                catch (OperationCanceledException)
-                {
-                    throw new TimeoutException($"the kernel sent no KernelReady within {readyTimeout.TotalSeconds:0} s; its stderr:\n{kernel.ProcessStandardError}");
-                }
-                catch (ChannelClosedException)
-                {
-                    await process.WaitForExitAsync();
-                    throw new InvalidOperationException($"the kernel exited (code {process.ExitCode}) before KernelReady; its stderr:\n{kernel.ProcessStandardError}");
-                }
-                if ((string?)envelope["eventType"] == "KernelReady") break;
-            }
-            kernel.StartupTime = clock.Elapsed;
-            return kernel;
+            connector.Dispose();
+            throw new TimeoutException($"the kernel was not ready within {readyTimeout.TotalSeconds:0} s");
         }
-        catch
-        {
-            kernel.Dispose();
-            throw;
-        }
+        var root = await start;
+        // the root proxy stands for the remote composite kernel; code goes to a proxy of its language kernel
+        var proxy = await connector.CreateProxyKernelAsync(defaultKernel, defaultKernel);
+        return new StdioKernel(connector, proxy, root) { StartupTime = clock.Elapsed };
     }
-
-    async Task PumpStdoutAsync()
-    {
-        try
-        {
-            while (await _process.StandardOutput.ReadLineAsync() is { } line)
-            {
-                if (line.Length == 0) continue;
-                JsonObject? envelope = null;
-                try { envelope = JsonNode.Parse(line) as JsonObject; } catch (JsonException) { }
-                if (envelope?["eventType"] is null) { lock (StrayLines) StrayLines.Add(line); continue; }
-                _events.Writer.TryWrite(envelope);
-            }
-        }
-        finally
-        {
-            _events.Writer.TryComplete();
-        }
-    }
-
-    /// <summary>The JSON line of a SubmitCode command envelope, as the kernel reads it.</summary>
-    public static string SubmitCodeEnvelope(string token, string code, string targetKernelName) => new JsonObject
-    {
-        ["token"] = token,
-        ["commandType"] = "SubmitCode",
-        ["command"] = new JsonObject { ["code"] = code, ["targetKernelName"] = targetKernelName },
-    }.ToJsonString();
 
     /// <summary>Submits <paramref name="code"/> and collects its events until the kernel answers CommandSucceeded or
-    /// CommandFailed for this command's token. Events of the command's children (token "T.1", "T.2"…) count as
-    /// its own. Gives a failed result, never an exception, on time-out or kernel exit.</summary>
+    /// CommandFailed. Gives a failed result, never an exception, on time-out or kernel exit.</summary>
     public async Task<KernelCellResult> SubmitCodeAsync(string label, string code, TimeSpan timeout, string targetKernelName = "csharp")
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        // No '.' in a token: the kernel reads "T.n" as the n-th child of command T (it names its own sub-commands
-        // so), and a dotted token of ours got its CommandFailed swallowed in an experiment.
-        var token = $"{_tokenPrefix}-{++_nextToken}";
         var outputs = new List<KernelOutput>();
         var clock = Stopwatch.StartNew();
         KernelCellResult Result(bool ok, string? failure) => new()
         {
             Label = label, Code = code, Succeeded = ok, Failure = failure, Outputs = outputs, Elapsed = clock.Elapsed,
         };
-
-        try { await _process.StandardInput.WriteLineAsync(SubmitCodeEnvelope(token, code, targetKernelName)); }
-        catch (IOException e) { return Result(false, $"could not write to the kernel ({e.Message}); its stderr:\n{ProcessStandardError}"); }
-
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
+        var mine = targetKernelName == _proxy.Name;
+        var command = mine ? new SubmitCode(code) : new SubmitCode(code, targetKernelName);
+        var send = (mine ? _proxy : _root).SendAsync(command, CancellationToken.None);
+        if (await Task.WhenAny(send, Task.Delay(timeout)) != send)
+            return Result(false, $"no answer from the kernel within {timeout.TotalSeconds:0} s (timed out)");
+        KernelCommandResult result;
+        try { result = await send; }
+        catch (Exception e) { return Result(false, $"the kernel did not answer: {e.Message}"); }
+        string? failure = null;
+        foreach (var ev in result.Events)
         {
-            JsonObject envelope;
-            try { envelope = await _events.Reader.ReadAsync(cts.Token); }
-            catch (OperationCanceledException)
+            switch (ev)
             {
-                return Result(false, $"no answer from the kernel within {timeout.TotalSeconds:0} s (timed out); outputs so far:\n"
-                    + string.Join("\n", outputs));
-            }
-            catch (ChannelClosedException)
-            {
-                _process.WaitForExit(5000);
-                var code_ = _process.HasExited ? _process.ExitCode.ToString() : "?";
-                return Result(false, $"the kernel exited (code {code_}) before answering; its stderr:\n{ProcessStandardError}");
-            }
-
-            var commandToken = (string?)envelope["command"]?["token"];
-            if (commandToken is null) continue; // KernelReady and other unsolicited events
-            var own = commandToken == token;
-            if (!own && !commandToken.StartsWith(token + ".", StringComparison.Ordinal)) continue;
-
-            var type = (string?)envelope["eventType"];
-            var ev = envelope["event"] as JsonObject;
-            switch (type)
-            {
-                case "CommandSucceeded" when own:
-                    return Result(true, null);
-                case "CommandFailed" when own:
-                    return Result(false, (string?)ev?["message"] ?? envelope.ToJsonString());
-                case "CommandFailed": // a child command failed; its parent normally fails too, but say so either way
-                    outputs.Add(new("error", "text/plain", (string?)ev?["message"] ?? ""));
-                    break;
-                case "DisplayedValueProduced": AddFormatted("display", ev); break;
-                case "DisplayedValueUpdated": AddFormatted("update", ev); break;
-                case "ReturnValueProduced": AddFormatted("return", ev); break;
-                case "StandardOutputValueProduced": AddFormatted("stdout", ev); break;
-                case "StandardErrorValueProduced": AddFormatted("stderr", ev); break;
-                case "ErrorProduced":
-                    outputs.Add(new("error", "text/plain", (string?)ev?["message"] ?? ""));
-                    break;
-                case "DiagnosticsProduced":   // compiler warnings and errors: Jupyter shows them as stderr boxes
-                    if (ev?["diagnostics"] is JsonArray diagnostics)
-                        foreach (var d in diagnostics)
-                            if (((string?)d?["severity"])?.ToLowerInvariant() is "warning" or "error")
-                                outputs.Add(new("diagnostic", "text/plain", $"{(string?)d!["severity"]} {(string?)d["code"]}: {(string?)d["message"]}"));
+                case CommandFailed f when ReferenceEquals(f.Command, command) || f.Command.Equals(command): failure = f.Message; break;
+                case CommandFailed f: outputs.Add(new("error", "text/plain", f.Message)); break;   // a child command failed
+                case DisplayedValueUpdated u: AddFormatted("update", u.FormattedValues, u.ValueId); break;
+                case DisplayedValueProduced d: AddFormatted("display", d.FormattedValues, d.ValueId); break;
+                case ReturnValueProduced r: AddFormatted("return", r.FormattedValues, r.ValueId); break;
+                case StandardOutputValueProduced o: AddFormatted("stdout", o.FormattedValues, null); break;
+                case StandardErrorValueProduced e: AddFormatted("stderr", e.FormattedValues, null); break;
+                case ErrorProduced e: outputs.Add(new("error", "text/plain", e.Message)); break;
+                case DiagnosticsProduced d:   // compiler warnings and errors: Jupyter shows them as stderr boxes
+                    foreach (var diagnostic in d.Diagnostics.Where(x => x.Severity is Microsoft.CodeAnalysis.DiagnosticSeverity.Warning or Microsoft.CodeAnalysis.DiagnosticSeverity.Error))
+                        outputs.Add(new("diagnostic", "text/plain", $"{diagnostic.Severity.ToString().ToLowerInvariant()} {diagnostic.Code}: {diagnostic.Message}"));
                     break;
             }
         }
+        return result.Events.LastOrDefault() is CommandFailed last ? Result(false, failure ?? last.Message) : Result(true, null);
 
-        void AddFormatted(string kind, JsonObject? ev)
+        void AddFormatted(string kind, IEnumerable<FormattedValue> values, string? valueId)
         {
-            if (ev?["formattedValues"] is not JsonArray values) return;
-            foreach (var v in values)
-                outputs.Add(new(kind, (string?)v?["mimeType"] ?? "", (string?)v?["value"] ?? "", (string?)ev["valueId"]));
+            foreach (var v in values) outputs.Add(new(kind, v.MimeType, v.Value, valueId));
         }
     }
 
@@ -223,14 +121,9 @@ internal sealed class StdioKernel : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-        catch (InvalidOperationException) { } // already gone
-        try { _stdoutPump.Wait(5000); } catch (AggregateException) { }
-        _process.Dispose();
+        _proxy.Dispose();
+        _root.Dispose();
+        _connector.Dispose();
     }
 }
 
@@ -270,7 +163,6 @@ internal sealed class StdioNotebookRun
     public required TimeSpan KernelStartup { get; init; }
     public required TimeSpan Total { get; init; }
     public required IReadOnlyList<KernelCellResult> Cells { get; init; }
-    public required string KernelStandardError { get; init; }
 
     public KernelCellResult? FirstFailure => Cells.FirstOrDefault(c => !c.Succeeded);
     public IEnumerable<KernelOutput> AllOutputs => Cells.SelectMany(c => c.Outputs);
@@ -307,7 +199,6 @@ internal sealed class StdioNotebookRun
         return new()
         {
             NotebookPath = notebookPath, KernelStartup = kernel.StartupTime, Total = clock.Elapsed, Cells = results,
-            KernelStandardError = kernel.ProcessStandardError,
         };
     }
 }

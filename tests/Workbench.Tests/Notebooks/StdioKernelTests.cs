@@ -73,6 +73,5 @@ public class StdioKernelTests(ITestOutputHelper output)
         var slow = await kernel.SubmitCodeAsync("slow", "System.Threading.Thread.Sleep(60_000);", TimeSpan.FromSeconds(3));
         Assert.False(slow.Succeeded);
         Assert.Contains("timed out", slow.Failure);
-        Assert.Empty(kernel.StrayLines);
     }
 }
