@@ -48,7 +48,8 @@ static class BenchFamilies
     /// warm-up, clipping); logging off (LogEvery = 0). Sampling: <see cref="Glow.Sample"/> at T = 1 to uint8.</summary>
     static IBenchFamily Glow(int batch, long seed)
     {
-        var model = new Glow(GlowConfig.Small, 1, 28, 28);
+        // the PyTorch replica (bench/pytorch/glow.py) pads with zeros and stores ActNorm's log-scale directly
+        var model = new Glow(GlowConfig.Small with { Padding = GlowPadding.Zero, ActNormLogScaleFactor = 1 }, 1, 28, 28);
         var trainer = new FlowTrainer(model, new FlowTrainConfig { BatchSize = batch, LogEvery = 0 });
         return new TrainerBench(trainer, RandomImages(batch, seed, 1, 28, 28),
             n => EvalMode.Run(model, () => Preprocess.FromFlowOutput(model.Sample(n, 1.0), model.Config.NBits)), model);
