@@ -69,13 +69,14 @@ public sealed class ResNet18Features : IDisposable
     public double LastImagesPerSecond { get; private set; }
 
     /// <summary>
-    /// The network input for uint8 images [N, C, H, W]: float32 [N, 3, 224, 224] in [0, 255], grayscale replicated to
+    /// The network input for images [N, C, H, W] on the [0, 255] scale (uint8, or float and then differentiable, as
+    /// <see cref="ResNet18Network"/> uses it): float32 [N, 3, 224, 224] clamped to [0, 255], grayscale replicated to
     /// three channels, resized bilinearly (before the package's mean subtraction).
     /// </summary>
     public static Tensor ToNetworkInput(Tensor imagesUint8)
     {
         if (imagesUint8.dim() != 4 || (imagesUint8.shape[1] != 1 && imagesUint8.shape[1] != 3))
-            throw new ArgumentException($"ResNet18Features: expected uint8 images [N, 1 or 3, H, W], got [{string.Join(", ", imagesUint8.shape)}]");
+            throw new ArgumentException($"ResNet18Features: expected images [N, 1 or 3, H, W], got [{string.Join(", ", imagesUint8.shape)}]");
         using var scope = NewDisposeScope();
         var x = imagesUint8.to(ScalarType.Float32);
         if (x.shape[1] == 1) x = x.expand(-1, 3, -1, -1);

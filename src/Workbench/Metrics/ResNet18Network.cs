@@ -42,16 +42,10 @@ public sealed class ResNet18Network : nn.Module<Tensor, Tensor>
     /// <summary>Features [N, 512] of float images [N, 1 or 3, H, W] on the [0, 255] scale.</summary>
     public override Tensor forward(Tensor images)
     {
-        if (images.dim() != 4 || (images.shape[1] != 1 && images.shape[1] != 3))
-            throw new ArgumentException($"ResNet18Network: expected images [N, 1 or 3, H, W], got [{string.Join(", ", images.shape)}]");
         using var scope = NewDisposeScope();
-        var x = images.to(ScalarType.Float32);
-        if (x.shape[1] == 1) x = x.expand(-1, 3, -1, -1);
-        int side = ResNet18Features.InputSize;
-        if (x.shape[2] != side || x.shape[3] != side)
-            x = nn.functional.interpolate(x, new long[] { side, side }, mode: InterpolationMode.Bilinear, align_corners: false);
-        x = prep.call(x.clamp(0, 255).contiguous());
-        if (InputSide != side)
+        var x = ResNet18Features.ToNetworkInput(images);
+        x = prep.call(x);
+        if (InputSide != ResNet18Features.InputSize)
             x = nn.functional.interpolate(x, new long[] { InputSide, InputSide }, mode: InterpolationMode.Bilinear, align_corners: false);
         return net.call(x).flatten(1).MoveToOuterDisposeScope();
     }
