@@ -4,6 +4,7 @@ using Workbench.Data;
 using Workbench.Metrics;
 using Workbench.Training;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Cli;
 
@@ -65,7 +66,7 @@ public static class SampleQuality
         }
         if (other is not null) line["floor_samples"] = n;
         if (!fake.shape.SequenceEqual(real.shape))
-            throw new UsageException($"eval: samples are [{string.Join(", ", fake.shape)}] but {test.Name} images are [{string.Join(", ", real.shape)}].");
+            throw new UsageException($"eval: samples are {Shapes.Of(fake)} but {test.Name} images are {Shapes.Of(real)}.");
 
         // ImageNet ResNet-18 features.
         clock.Restart();

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Data;
 
@@ -34,7 +35,7 @@ public static class Datasets
     public static Tensor FashionMnist32Crop(Tensor images) =>
         images.shape[^1] == 32 && images.shape[^2] == 32
             ? images[.., .., 2..30, 2..30]
-            : throw new ArgumentException($"FashionMnist32Crop: expected [N, C, 32, 32] images, got [{string.Join(", ", images.shape)}]");
+            : throw new ArgumentException($"FashionMnist32Crop: expected [N, C, 32, 32] images, got {Shapes.Of(images)}");
 
     static Datasets() => ProceduralFaces.RegisterDatasets();
 

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Data;
 
@@ -20,12 +21,12 @@ public sealed class ImageDataset : IDisposable
         IReadOnlyList<string>? factorNames = null)
     {
         if (images.dtype != ScalarType.Byte || images.dim() != 4)
-            throw new ArgumentException($"{name}: images must be uint8 [N, C, H, W], got {images.dtype} [{string.Join(", ", images.shape)}]");
+            throw new ArgumentException($"{name}: images must be uint8 [N, C, H, W], got {images.dtype} {Shapes.Of(images)}");
         long n = images.shape[0];
         if (labels is not null && labels.shape[0] != n)
             throw new ArgumentException($"{name}: {labels.shape[0]} labels for {n} images");
         if (factors is not null && (factors.dim() != 2 || factors.shape[0] != n))
-            throw new ArgumentException($"{name}: factors must be [N={n}, F], got [{string.Join(", ", factors.shape)}]");
+            throw new ArgumentException($"{name}: factors must be [N={n}, F], got {Shapes.Of(factors)}");
         if (factors is not null && (factorNames is null || factorNames.Count != factors.shape[1]))
             throw new ArgumentException($"{name}: factors need one name per column ({factors.shape[1]})");
         Name = name;

@@ -54,8 +54,7 @@ public abstract class Toy2D
 
     static void CheckPoints(Tensor x, string who)
     {
-        if (x.dim() != 2 || x.shape[1] != 2)
-            throw new ArgumentException($"{who}: points must be [n, 2], got [{string.Join(", ", x.shape)}]", nameof(x));
+        Nn.Shapes.Expect(x, $"{who}: points", "n", 2);
     }
 
     /// <summary>

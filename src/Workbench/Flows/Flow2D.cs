@@ -3,6 +3,7 @@ using TorchSharp.Modules;
 using Workbench.Metrics;
 using Workbench.Training;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Flows;
 
@@ -56,8 +57,7 @@ public sealed class Flow2D : nn.Module<Tensor, Tensor>
     /// <summary>log p(x) in nats per point [B] for points [B, 2].</summary>
     public Tensor LogProb(Tensor x)
     {
-        if (x.dim() != 2 || x.shape[1] != Dimensions)
-            throw new ArgumentException($"Flow2D: expected points [B, {Dimensions}], got [{string.Join(", ", x.shape)}]");
+        Shapes.Expect(x, "Flow2D: points", "B", Dimensions);
         var (z, logdet) = flow.Forward(x);
         return BitsPerDim.StandardNormalLogDensity(z) + logdet;
     }

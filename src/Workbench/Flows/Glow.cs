@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Flows;
 
@@ -74,7 +75,7 @@ public sealed class Glow : nn.Module<Tensor, Tensor>
     {
         if (x.dim() != 4 || x.shape[1] != Channels || x.shape[2] != Height || x.shape[3] != Width)
             throw new ArgumentException(
-                $"Glow: expected flow input [B, {Channels}, {Height}, {Width}] in [-0.5, 0.5], got [{string.Join(", ", x.shape)}]");
+                $"Glow: expected flow input [B, {Channels}, {Height}, {Width}] in [-0.5, 0.5], got {Shapes.Of(x)}");
     }
 
     /// <summary>x~ to the latents (standardised noise per level) and log|det| per example.</summary>
@@ -124,8 +125,7 @@ public sealed class Glow : nn.Module<Tensor, Tensor>
     /// <summary>Flat latent [B, D] back to x [B, C, H, W] (exact inverse of <see cref="Encode"/>).</summary>
     public Tensor Decode(Tensor z)
     {
-        if (z.dim() != 2 || z.shape[1] != Dimensions)
-            throw new ArgumentException($"Glow.Decode: expected a flat latent [B, {Dimensions}], got [{string.Join(", ", z.shape)}]");
+        Shapes.Expect(z, "Glow.Decode: the flat latent", "B", Dimensions);
         var parts = new List<Tensor>();
         long offset = 0;
         foreach (var s in latentShapes)

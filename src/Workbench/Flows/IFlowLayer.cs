@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Flows;
 
@@ -47,6 +48,6 @@ public abstract class FlowLayer : nn.Module<Tensor, (Tensor Y, Tensor LogDet)>, 
     {
         if (x.dim() < 2 || x.shape[1] != channels)
             throw new ArgumentException(
-                $"{layer}: expected input [B, {channels}, ...], got [{string.Join(", ", x.shape)}]");
+                $"{layer}: expected input [B, {channels}, ...], got {Shapes.Of(x)}");
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Flows;
 
@@ -21,7 +22,7 @@ public sealed class InvertibleConv1x1 : FlowLayer
     public InvertibleConv1x1(Tensor initialWeight) : base(nameof(InvertibleConv1x1))
     {
         if (initialWeight.dim() != 2 || initialWeight.shape[0] != initialWeight.shape[1])
-            throw new ArgumentException($"InvertibleConv1x1: weight must be square [C, C], got [{string.Join(", ", initialWeight.shape)}]");
+            throw new ArgumentException($"InvertibleConv1x1: weight must be square [C, C], got {Shapes.Of(initialWeight)}");
         Channels = initialWeight.shape[0];
         weight = nn.Parameter(initialWeight.detach().clone());
         RegisterComponents();

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Flows;
 
@@ -26,7 +27,7 @@ public sealed class InvertibleConv1x1LU : FlowLayer
     public InvertibleConv1x1LU(Tensor initialWeight) : base(nameof(InvertibleConv1x1LU))
     {
         if (initialWeight.dim() != 2 || initialWeight.shape[0] != initialWeight.shape[1])
-            throw new ArgumentException($"InvertibleConv1x1LU: weight must be square [C, C], got [{string.Join(", ", initialWeight.shape)}]");
+            throw new ArgumentException($"InvertibleConv1x1LU: weight must be square [C, C], got {Shapes.Of(initialWeight)}");
         long c = initialWeight.shape[0];
         Channels = c;
         var dtype = initialWeight.dtype;

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Flows;
 
@@ -14,7 +15,7 @@ public sealed class Squeeze : FlowLayer
     public static Tensor Apply(Tensor x)
     {
         if (x.dim() != 4 || x.shape[2] % 2 != 0 || x.shape[3] % 2 != 0)
-            throw new ArgumentException($"Squeeze: expected [B, C, H, W] with even H and W, got [{string.Join(", ", x.shape)}]");
+            throw new ArgumentException($"Squeeze: expected [B, C, H, W] with even H and W, got {Shapes.Of(x)}");
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         return x.view(b, c, h / 2, 2, w / 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(b, c * 4, h / 2, w / 2);
     }
@@ -22,7 +23,7 @@ public sealed class Squeeze : FlowLayer
     public static Tensor Unapply(Tensor y)
     {
         if (y.dim() != 4 || y.shape[1] % 4 != 0)
-            throw new ArgumentException($"Squeeze.Inverse: expected [B, 4C, H, W], got [{string.Join(", ", y.shape)}]");
+            throw new ArgumentException($"Squeeze.Inverse: expected [B, 4C, H, W], got {Shapes.Of(y)}");
         long b = y.shape[0], c = y.shape[1] / 4, h = y.shape[2], w = y.shape[3];
         return y.view(b, c, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3).reshape(b, c, h * 2, w * 2);
     }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Metrics;
 
@@ -19,7 +20,7 @@ public static class FrechetDistance
     public static (Tensor Mean, Tensor Covariance) Statistics(Tensor features)
     {
         if (features.dim() != 2 || features.shape[0] < 2)
-            throw new ArgumentException($"FrechetDistance: need features [N ≥ 2, D], got [{string.Join(", ", features.shape)}]");
+            throw new ArgumentException($"FrechetDistance: need features [N ≥ 2, D], got {Shapes.Of(features)}");
         using var scope = NewDisposeScope();
         var x = features.to(ScalarType.Float64);
         var mean = x.mean(new long[] { 0 });

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Metrics;
 
@@ -12,7 +13,7 @@ public static class ImportanceWeighted
     /// <summary>L_K from log-weights [K, B] (nats): logsumexp over K minus log K, shape [B].</summary>
     public static Tensor Bound(Tensor logWeights)
     {
-        if (logWeights.dim() != 2) throw new ArgumentException($"log-weights must be [K, B], got [{string.Join(", ", logWeights.shape)}]", nameof(logWeights));
+        if (logWeights.dim() != 2) throw new ArgumentException($"log-weights must be [K, B], got {Shapes.Of(logWeights)}", nameof(logWeights));
         return logsumexp(logWeights, 0) - Math.Log(logWeights.shape[0]);
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Tensor = TorchSharp.torch.Tensor;
 using OnnxDense = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Metrics;
 
@@ -76,7 +77,7 @@ public sealed class ResNet18Features : IDisposable
     public static Tensor ToNetworkInput(Tensor imagesUint8)
     {
         if (imagesUint8.dim() != 4 || (imagesUint8.shape[1] != 1 && imagesUint8.shape[1] != 3))
-            throw new ArgumentException($"ResNet18Features: expected images [N, 1 or 3, H, W], got [{string.Join(", ", imagesUint8.shape)}]");
+            throw new ArgumentException($"ResNet18Features: expected images [N, 1 or 3, H, W], got {Shapes.Of(imagesUint8)}");
         using var scope = NewDisposeScope();
         var x = imagesUint8.to(ScalarType.Float32);
         if (x.shape[1] == 1) x = x.expand(-1, 3, -1, -1);

@@ -30,9 +30,9 @@ public sealed class DepthwiseConv2dFunction : autograd.SingleTensorFunction<Dept
     /// </summary>
     public static Tensor Apply(Tensor x, Tensor weight, Tensor? bias, long padding)
     {
-        if (x.dim() != 4) throw new ArgumentException($"DepthwiseConv2dFunction expects x as [N, C, H, W], got [{string.Join(", ", x.shape)}]", nameof(x));
+        if (x.dim() != 4) throw new ArgumentException($"DepthwiseConv2dFunction expects x as [N, C, H, W], got {Shapes.Of(x)}", nameof(x));
         if (weight.dim() != 4 || weight.shape[0] != x.shape[1] || weight.shape[1] != 1 || weight.shape[2] != weight.shape[3])
-            throw new ArgumentException($"DepthwiseConv2dFunction expects weight [C, 1, k, k] with C = {x.shape[1]}, got [{string.Join(", ", weight.shape)}]", nameof(weight));
+            throw new ArgumentException($"DepthwiseConv2dFunction expects weight [C, 1, k, k] with C = {x.shape[1]}, got {Shapes.Of(weight)}", nameof(weight));
         if (padding < 0 || padding > weight.shape[2] - 1)
             throw new ArgumentOutOfRangeException(nameof(padding), padding, $"padding must be in [0, k − 1] for k = {weight.shape[2]}");
         return bias is null ? apply(x, weight, padding) : apply(x, weight, padding, bias);

@@ -45,8 +45,7 @@ public sealed class EqualizedConv2d : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (x.dim() != 4 || x.shape[1] != InChannels)
-            throw new ArgumentException($"EqualizedConv2d: expected [N, {InChannels}, H, W], got [{string.Join(", ", x.shape)}]");
+        Shapes.Expect(x, "EqualizedConv2d: x", "N", InChannels, "H", "W");
         using var scope = NewDisposeScope();
         var w = weight * WeightGain;
         Tensor y;

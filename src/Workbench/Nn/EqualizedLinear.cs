@@ -50,7 +50,7 @@ public sealed class EqualizedLinear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (x.shape[^1] != InFeatures)
-            throw new ArgumentException($"EqualizedLinear: expected last dimension {InFeatures}, got input [{string.Join(", ", x.shape)}]");
+            throw new ArgumentException($"EqualizedLinear: expected last dimension {InFeatures}, got input {Shapes.Of(x)}");
         using var b = bias is null ? null : bias * LrMul;
         return nn.functional.linear(x, weight * WeightGain, b);
     }

@@ -47,7 +47,7 @@ public sealed class SpectralNorm : nn.Module
     {
         var w = weight.reshape(weight.shape[0], -1);
         if (w.shape[0] != u.shape[0] || w.shape[1] != v.shape[0])
-            throw new ArgumentException($"SpectralNorm was built for a [{u.shape[0]}, {v.shape[0]}] matrix, got weight [{string.Join(", ", weight.shape)}]");
+            throw new ArgumentException($"SpectralNorm was built for a [{u.shape[0]}, {v.shape[0]}] matrix, got weight {Shapes.Of(weight)}");
         using (no_grad())
         {
             using var scope = NewDisposeScope();

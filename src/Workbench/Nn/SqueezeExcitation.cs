@@ -32,7 +32,7 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (x.dim() != 4) throw new ArgumentException($"SqueezeExcitation expects [B, C, H, W], got [{string.Join(", ", x.shape)}]", nameof(x));
+        if (x.dim() != 4) throw new ArgumentException($"SqueezeExcitation expects [B, C, H, W], got {Shapes.Of(x)}", nameof(x));
         using var scope = NewDisposeScope();
         var g = Gate(x);
         return (x * g.unsqueeze(-1).unsqueeze(-1)).MoveToOuterDisposeScope();

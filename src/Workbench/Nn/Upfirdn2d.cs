@@ -19,8 +19,8 @@ public static class Upfirdn2d
     public static Tensor Apply(Tensor x, Tensor filter, int up = 1, int down = 1,
         (long X0, long X1, long Y0, long Y1) pad = default, double gain = 1.0)
     {
-        if (x.dim() != 4) throw new ArgumentException($"upfirdn2d: expected [N, C, H, W], got [{string.Join(", ", x.shape)}]");
-        if (filter.dim() != 2) throw new ArgumentException($"upfirdn2d: filter must be 2-D, got [{string.Join(", ", filter.shape)}]");
+        if (x.dim() != 4) throw new ArgumentException($"upfirdn2d: expected [N, C, H, W], got {Shapes.Of(x)}");
+        if (filter.dim() != 2) throw new ArgumentException($"upfirdn2d: filter must be 2-D, got {Shapes.Of(filter)}");
         if (up < 1 || down < 1) throw new ArgumentException($"upfirdn2d: up={up} and down={down} must be >= 1");
         using var scope = NewDisposeScope();
         long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Nvae;
 
@@ -18,7 +19,7 @@ public sealed class DiagonalNormal
     public DiagonalNormal(Tensor mu, Tensor sigma)
     {
         if (!mu.shape.SequenceEqual(sigma.shape))
-            throw new ArgumentException($"mu [{string.Join(", ", mu.shape)}] and sigma [{string.Join(", ", sigma.shape)}] differ in shape");
+            throw new ArgumentException($"mu {Shapes.Of(mu)} and sigma {Shapes.Of(sigma)} differ in shape");
         Mu = mu;
         Sigma = sigma;
     }

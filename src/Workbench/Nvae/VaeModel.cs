@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using Workbench.Metrics;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Nvae;
 
@@ -60,8 +61,7 @@ public abstract class VaeModel : nn.Module<Tensor, VaeOutput>
     protected void CheckImages(Tensor images)
     {
         var (c, h, w) = ImageShape;
-        if (images.dim() != 4 || images.shape[1] != c || images.shape[2] != h || images.shape[3] != w)
-            throw new ArgumentException($"{GetName()} expects uint8 images [B, {c}, {h}, {w}], got [{string.Join(", ", images.shape)}]");
+        Shapes.Expect(images, $"{GetName()}: uint8 images", "B", c, h, w);
         if (images.dtype != ScalarType.Byte)
             throw new ArgumentException($"{GetName()} expects uint8 images (the likelihood is over 8-bit values), got {images.dtype}");
     }

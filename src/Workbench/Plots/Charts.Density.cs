@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Plots;
 
@@ -40,7 +41,7 @@ public static partial class Charts
             var lp = logDensity(points);
             if (lp.NumberOfElements != (long)resolution * resolution)
                 throw new ArgumentException(
-                    $"logDensity returned shape [{string.Join(", ", lp.shape)}] for {resolution * resolution} points of shape [N, 2] (expected [N])",
+                    $"logDensity returned shape {Shapes.Of(lp)} for {resolution * resolution} points of shape [N, 2] (expected [N])",
                     nameof(logDensity));
             var v = (showLog ? lp : lp.exp()).reshape(resolution, resolution).to(ScalarType.Float64).cpu().contiguous();
             var flat = v.data<double>().ToArray();

@@ -1,6 +1,7 @@
 using System.Net;
 using SkiaSharp;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Plots;
 
@@ -133,7 +134,7 @@ public sealed class ImageGrid
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.shape.Length is not (3 or 4))
-            throw new ArgumentException($"images has shape [{string.Join(", ", images.shape)}]: expected [N, C, H, W] or [N, H, W]", nameof(images));
+            throw new ArgumentException($"images has shape {Shapes.Of(images)}: expected [N, C, H, W] or [N, H, W]", nameof(images));
         return new ImageGrid(images, (int)Math.Max(1, images.shape[0]), range, null, labels, scale, title: title);
     }
 

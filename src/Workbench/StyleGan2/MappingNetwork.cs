@@ -49,8 +49,7 @@ public sealed class MappingNetwork : nn.Module<Tensor, Tensor>
     /// <summary>w = f(z) for z [N, zDim]: returns [N, wDim]. Does not touch the average (see <see cref="UpdateWAvg"/>).</summary>
     public override Tensor forward(Tensor z)
     {
-        if (z.dim() != 2 || z.shape[1] != ZDim)
-            throw new ArgumentException($"MappingNetwork: z must be [N, {ZDim}], got [{string.Join(", ", z.shape)}]");
+        Shapes.Expect(z, "MappingNetwork: z", "N", ZDim);
         using var scope = NewDisposeScope();
         var x = NormalizeZ(z);
         foreach (var layer in fc) x = ScaledLeakyRelu.Apply(layer.call(x));

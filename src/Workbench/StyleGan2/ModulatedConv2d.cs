@@ -84,11 +84,9 @@ public sealed class ModulatedConv2d : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>The convolution for given styles s [N, in] (one grouped convolution over the batch).</summary>
     public Tensor Convolve(Tensor x, Tensor styles)
     {
-        if (x.dim() != 4 || x.shape[1] != InChannels)
-            throw new ArgumentException($"ModulatedConv2d: x must be [N, {InChannels}, H, W], got [{string.Join(", ", x.shape)}]");
+        Shapes.Expect(x, "ModulatedConv2d: x", "N", InChannels, "H", "W");
         long n = x.shape[0], h = x.shape[2], wd = x.shape[3];
-        if (styles.shape[0] != n || styles.shape[1] != InChannels)
-            throw new ArgumentException($"ModulatedConv2d: styles must be [{n}, {InChannels}], got [{string.Join(", ", styles.shape)}]");
+        Shapes.Expect(styles, "ModulatedConv2d: styles", n, InChannels);
         using var scope = NewDisposeScope();
         if (!Fused) return ConvolveUnfused(x, styles).MoveToOuterDisposeScope();
         var wgt = ModulatedWeights(styles);                                    // [N, out, in, k, k]

@@ -2,6 +2,7 @@ using TorchSharp;
 using Workbench.Metrics;
 using Workbench.Training;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.StyleGan2;
 
@@ -56,9 +57,7 @@ public static class Projector
     /// </summary>
     public static Result Project(StyleGan2Generator g, ResNet18Network features, Tensor targets, ProjectionConfig config, long seed = 0)
     {
-        var shape = new long[] { g.Config.ImageChannels, g.Config.Resolution, g.Config.Resolution };
-        if (targets.dim() != 4 || !targets.shape[1..].SequenceEqual(shape))
-            throw new ArgumentException($"Projector: targets must be [N, {string.Join(", ", shape)}], got [{string.Join(", ", targets.shape)}]");
+        Shapes.Expect(targets, "Projector: targets", "N", g.Config.ImageChannels, g.Config.Resolution, g.Config.Resolution);
         if (config.Steps < 1) throw new ArgumentException($"Projector: Steps = {config.Steps}: must be at least 1");
         var device = g.WAvg.device;
         long n = targets.shape[0];

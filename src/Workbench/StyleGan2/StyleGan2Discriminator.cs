@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.StyleGan2;
 
@@ -31,8 +32,7 @@ public sealed class StyleGan2Discriminator : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor img)
     {
         int r = Config.Resolution;
-        if (img.dim() != 4 || img.shape[1] != Config.ImageChannels || img.shape[2] != r || img.shape[3] != r)
-            throw new ArgumentException($"Discriminator: images must be [N, {Config.ImageChannels}, {r}, {r}], got [{string.Join(", ", img.shape)}]");
+        Shapes.Expect(img, "Discriminator: images", "N", Config.ImageChannels, r, r);
         using var scope = NewDisposeScope();
         var x = img;
         foreach (var b in blocks) x = b.call(x);

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.StyleGan2;
 
@@ -37,8 +38,7 @@ public sealed class SynthesisNetwork : nn.Module<Tensor, Tensor>
 
     public Tensor Forward(Tensor ws, NoiseMode mode)
     {
-        if (ws.dim() != 3 || ws.shape[1] != NumWs || ws.shape[2] != Config.WDim)
-            throw new ArgumentException($"SynthesisNetwork: ws must be [N, {NumWs}, {Config.WDim}], got [{string.Join(", ", ws.shape)}]");
+        Shapes.Expect(ws, "SynthesisNetwork: ws", "N", NumWs, Config.WDim);
         using var scope = NewDisposeScope();
         Tensor? x = null, img = null;
         int index = 0;

@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Training;
 
@@ -166,7 +167,7 @@ public static class Checkpoint
                 {
                     if (!tensors.TryGetValue(prefix + key, out var source)) continue;
                     if (!source.shape.SequenceEqual(target.shape))
-                        problems.Add($"{prefix}{key}: file has shape [{string.Join(", ", source.shape)}], module has [{string.Join(", ", target.shape)}]");
+                        problems.Add($"{prefix}{key}: file has shape {Shapes.Of(source)}, module has {Shapes.Of(target)}");
                     else if (source.dtype != target.dtype)
                         problems.Add($"{prefix}{key}: file has dtype {SafeTensors.DTypeName(source.dtype)}, module has {SafeTensors.DTypeName(target.dtype)}");
                     else plan.Add((target, source));
@@ -213,7 +214,7 @@ public static class Checkpoint
     /// </summary>
     internal static string? GeneratorStateProblem(Tensor state)
     {
-        if (state.dtype != ScalarType.Byte || state.dim() != 1) return $"is {SafeTensors.DTypeName(state.dtype)} [{string.Join(", ", state.shape)}], not a byte vector";
+        if (state.dtype != ScalarType.Byte || state.dim() != 1) return $"is {SafeTensors.DTypeName(state.dtype)} {Shapes.Of(state)}, not a byte vector";
         using var reference = random.get_rng_state();
         if (state.shape[0] != reference.shape[0]) return $"holds {state.shape[0]} bytes, libtorch's generator state {reference.shape[0]}";
         var b = state.cpu().bytes;

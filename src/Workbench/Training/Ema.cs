@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Workbench.Nn;
 
 namespace Workbench.Training;
 
@@ -42,7 +43,7 @@ public sealed class Ema
         {
             var s = b[kv.Key];
             if (!kv.Value.shape.SequenceEqual(s.shape))
-                throw new ArgumentException($"{what} '{kv.Key}': source shape [{string.Join(", ", kv.Value.shape)}], shadow shape [{string.Join(", ", s.shape)}]");
+                throw new ArgumentException($"{what} '{kv.Key}': source shape {Shapes.Of(kv.Value)}, shadow shape {Shapes.Of(s)}");
             return (kv.Value, s);
         }).ToArray();
     }
