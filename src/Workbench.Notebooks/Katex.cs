@@ -29,19 +29,10 @@ public sealed partial class Katex
 
     Katex(string folder, string headFragment) { Folder = folder; HeadFragment = headFragment; }
 
-    static Katex? _found;
-    static bool _searched;
-    static readonly Lock Gate = new();
+    static readonly Lazy<Katex?> Found = new(() => SearchedFolders().Select(TryLoad).FirstOrDefault(k => k is not null));
 
     /// <summary>The first complete distribution in <see cref="SearchedFolders"/> (read once per process), or null.</summary>
-    public static Katex? Find()
-    {
-        lock (Gate)
-        {
-            if (!_searched) { _found = SearchedFolders().Select(TryLoad).FirstOrDefault(k => k is not null); _searched = true; }
-            return _found;
-        }
-    }
+    public static Katex? Find() => Found.Value;
 
     /// <summary>
     /// The distribution in <paramref name="folder"/> (katex.min.js or katex.js, katex.min.css, contrib/auto-render.min.js

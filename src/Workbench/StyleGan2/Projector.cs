@@ -82,8 +82,15 @@ public static class Projector
         Tensor target = targets.to(device), targetFeatures;
         using (no_grad()) targetFeatures = features.call((target + 1) * 127.5);
         var optimizer = optim.Adam(noise.Prepend(wOpt).ToList(), lr: config.InitialLearningRate, beta1: 0.9, beta2: 0.999);
+        // the generated images for w [N, WDim] with the optimised noise maps, their feature distance and pixel error to the targets
+        (Tensor Images, Tensor Distance, Tensor Pixel) Reproduce(Tensor w)
+        {
+            var images = g.Synthesize(w[.., TensorIndex.None].expand(-1, g.NumWs, -1), NoiseMode.Given);
+            return (images, FeatureDistance(features.call((images + 1) * 127.5), targetFeatures), (images - target).square().mean(new long[] { 1, 2, 3 }));
+        }
         try
         {
+            for (int i = 0; i < layers.Count; i++) layers[i].Given = noise[i];
             for (int step = 0; step < config.Steps; step++)
             {
                 EvaluationProgress.ThrowIfCancelled();
@@ -91,10 +98,7 @@ public static class Projector
                 double t = (double)step / config.Steps;
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = config.LearningRate(t);
                 var wNoise = randn(wOpt.shape, generator: generator).to(device) * (wStd * config.WNoiseFactor(t));
-                for (int i = 0; i < layers.Count; i++) layers[i].Given = noise[i];
-                var images = g.Synthesize((wOpt + wNoise)[.., TensorIndex.None].expand(-1, g.NumWs, -1), NoiseMode.Given);
-                var distance = FeatureDistance(features.call((images + 1) * 127.5), targetFeatures);
-                var pixel = (images - target).square().mean(new long[] { 1, 2, 3 });
+                var (_, distance, pixel) = Reproduce(wOpt + wNoise);
                 var reg = noise.Select(NoiseRegularization).Aggregate((a, b) => a + b);
                 var loss = (distance + config.PixelWeight * pixel + config.RegularizeNoiseWeight * reg).sum();
                 optimizer.zero_grad();
@@ -111,10 +115,7 @@ public static class Projector
             }
             using (no_grad())
             {
-                for (int i = 0; i < layers.Count; i++) layers[i].Given = noise[i];
-                var images = g.Synthesize(wOpt[.., TensorIndex.None].expand(-1, g.NumWs, -1), NoiseMode.Given);
-                var distance = FeatureDistance(features.call((images + 1) * 127.5), targetFeatures);
-                var pixel = (images - target).square().mean(new long[] { 1, 2, 3 });
+                var (images, distance, pixel) = Reproduce(wOpt);
                 return new Result(wOpt.detach().cpu(), images.cpu(), distance.to(ScalarType.Float64).cpu().data<double>().ToArray(),
                     pixel.to(ScalarType.Float64).cpu().data<double>().ToArray(), losses);
             }
