@@ -193,7 +193,6 @@ public static class TrainCommand
         return Train(run, updated, family, changed, header, a.Until);
     }
 
-    /// <param name="until">stop at this step (checkpointed, without the final evaluation); null: at the run's last step.</param>
     /// <summary>The trainer's held-out evaluation with progress (examples, rate, ETA) on stderr; null when
     /// <paramref name="cancel"/> stopped it.</summary>
     internal static IReadOnlyDictionary<string, double>? Evaluate(Trainer trainer, ImageDataset test, long? limit, string what, CancellationToken cancel)
@@ -210,143 +209,121 @@ public static class TrainCommand
         return results;
     }
 
+    /// <param name="until">stop at this step (checkpointed, without the final evaluation); null: at the run's last step.</param>
     static int Train(string run, RunInfo info, IModelFamily family, RunConfig config, CheckpointInfo? checkpoint, long? until)
     {
-        long stopAt = Math.Min(info.Steps, until ?? info.Steps);
-        long checkpointEvery = info.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery;
-        long sampleEvery = info.SampleEvery ?? RunInfo.DefaultSampleEvery;
         using var train = RunData.Load(info.Data, info.ImageSize, train: true);
         using var test = RunData.Load(info.Data, info.ImageSize, train: false);
         Seeding.Set(info.Seed);
-        using var trainer = family.CreateTrainer(config, Devices.Default, info.Shape);
-        var loader = new BatchLoader(train, info.Batch, shuffle: true, seed: info.Seed);
+        using var trainer = family.CreateTrainer(config, Devices.Default, info.Shape, train, test, info.Seed);
         var logPath = RunFolder.LogPath(run);
-        var log = new TrainingLog();
-        long start = 0;
         if (checkpoint is not null)
         {
-            var ck = trainer.Load(RunFolder.LastCheckpoint(run), restoreRng: true, mayDiffer: family.ResumeSafe);
-            start = ck.Step;
-            loader.Position = Trainer.MetaLong(ck, "loader_position");
-            if (File.Exists(logPath))
-            {
-                // Rows after the checkpoint belong to steps that are about to be taken again.
-                log = TrainingLog.LoadCsv(logPath, upToStep: start);
-                if (log.LastStep < start)
-                    Console.Error.WriteLine($"warning: {logPath} ends at step {log.LastStep} but the checkpoint is at step {start}; the rows in between are lost.");
-            }
-            Console.Error.WriteLine($"resuming {run} at step {start} of {info.Steps}");
+            trainer.Load(RunFolder.LastCheckpoint(run), restoreRng: true, mayDiffer: family.ResumeSafe, logPath: logPath);
+            Console.Error.WriteLine($"resuming {run} at step {trainer.Step} of {info.Steps}");
         }
-        log.SaveCsv(logPath);
+        trainer.Log.SaveCsv(logPath);   // a log that cannot be written stops the run before its first step
 
         var board = utils.tensorboard.SummaryWriter(RunFolder.TensorBoardDir(run), createRunName: false);
-        bool stop = false;
-        using var stopping = new CancellationTokenSource();   // stops an evaluation in progress, within one batch
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop = true; stopping.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop = true; stopping.Cancel(); });
-
-        long step = start;
-        void Save()
+        int boarded = trainer.Log.Count;
+        void WriteLog(TrainingLog log)
         {
-            log.AppendCsv(logPath, flushToDisk: true);   // the log never lags the checkpoint
-            Directory.CreateDirectory(RunFolder.CheckpointDir(run));
-            trainer.Save(RunFolder.LastCheckpoint(run), new Dictionary<string, string>
-            {
-                ["model"] = info.Model,
-                ["loader_position"] = loader.Position.ToString(CultureInfo.InvariantCulture),
-                ["data"] = info.Data,
-            });
+            log.AppendCsv(logPath);
+            foreach (var (step, metrics) in log.RowsFrom(boarded))
+                foreach (var (k, v) in metrics)
+                    board.add_scalar(k.StartsWith("test_", StringComparison.Ordinal) ? $"test/{k}" : $"train/{k}", (float)v, (int)step);
+            boarded = log.Count;
         }
-        void SampleGrid()
+
+        using var stopping = new CancellationTokenSource();   // stops a step loop or an evaluation in progress, within one batch
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stopping.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
+        var options = new RunOptions
+        {
+            Steps = info.Steps - trainer.Step,
+            Until = until,
+            OnLog = WriteLog,
+            Checkpoints = new RunFolderCheckpoints(run, info, logPath),
+            Samples = new RunFolderSamples(run, family, info.SampleEvery ?? RunInfo.DefaultSampleEvery),
+            EvalLimit = info.EvalLimit,
+            FinalEvaluation = false,   // below, with its own progress
+        };
+        RunEnd end;
+        try
+        {
+            end = RunEnd.Finished;
+            StepProgress.Run($"{info.Model} {run}", info.Steps, trainer.Step, report =>
+                end = trainer.Run(options with { OnStep = (step, metrics) => report(step, metrics) }, stopping.Token));
+        }
+        catch (TrainingDivergedException e)
+        {
+            var ck = RunFolder.LastCheckpoint(run);
+            var last = File.Exists(ck) ? Checkpoint.ReadInfo(ck).Step : 0;
+            throw new RunFailedException(
+                $"{e.Message} {logPath} holds every step before it. Continue from the last checkpoint (step {last}) with " +
+                $"`workbench train --resume {run} --set LearningRate=<lower>`.", e);
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+
+        long at = trainer.Step;
+        if (end == RunEnd.Cancelled)
+        {
+            Console.Error.WriteLine($"interrupted at step {at}: checkpoint saved; continue with `workbench train --resume {run}`");
+            return 130;
+        }
+        if (end == RunEnd.Stopped)
+        {
+            Console.Error.WriteLine($"stopped at step {at} of {info.Steps} (--until): checkpoint saved; continue with `workbench train --resume {run}`");
+            CliOutput.WriteResult(new Dictionary<string, object?> { ["model"] = info.Model, ["steps"] = at, ["of_steps"] = info.Steps,
+                ["seconds"] = Math.Round(trainer.Log.ElapsedSeconds, 2), ["run"] = run, ["data"] = info.Data });
+            return 0;
+        }
+        var results = Evaluate(trainer, test, info.EvalLimit, "held-out evaluation", stopping.Token);
+        if (results is null)
+        {
+            Console.Error.WriteLine($"interrupted during the final evaluation at step {at}: the checkpoint is saved; " +
+                                    $"`workbench eval {run}` measures it");
+            return 130;
+        }
+        WriteLog(trainer.Log);
+        trainer.Log.AppendCsv(logPath, flushToDisk: true);
+        var line = new Dictionary<string, object?>
+        {
+            ["model"] = info.Model, ["steps"] = at, ["seconds"] = Math.Round(trainer.Log.ElapsedSeconds, 2), ["run"] = run,
+            ["data"] = info.Data, ["eval_examples"] = Math.Min(info.EvalLimit ?? test.Count, test.Count),
+        };
+        foreach (var (k, v) in results) line[k] = v;
+        CliOutput.WriteResult(line);
+        return 0;
+    }
+
+    /// <summary>A run folder's checkpoints: checkpoints/last.safetensors every N steps, with the model's name and data in
+    /// its metadata and log.csv as its log.</summary>
+    sealed class RunFolderCheckpoints(string run, RunInfo info, string logPath) : ICheckpointPolicy
+    {
+        readonly long _every = info.CheckpointEvery ?? RunInfo.DefaultCheckpointEvery;
+
+        public bool Due(long step) => _every > 0 && step % _every == 0;
+
+        public void Save(Trainer trainer)
+        {
+            Directory.CreateDirectory(RunFolder.CheckpointDir(run));
+            trainer.Save(RunFolder.LastCheckpoint(run), new Dictionary<string, string> { ["model"] = info.Model, ["data"] = info.Data }, logPath);
+        }
+    }
+
+    /// <summary>A grid of 64 fixed-seed samples in samples/step-NNNNNN.png every N steps and at the end.</summary>
+    sealed class RunFolderSamples(string run, IModelFamily family, long every) : ISamplePolicy
+    {
+        public bool Due(long step) => every > 0 && step % every == 0;
+
+        public void Sample(Trainer trainer, long step)
         {
             using var scope = NewDisposeScope();
             Directory.CreateDirectory(RunFolder.SamplesDir(run));
             var images = family.Sample(trainer, 64, null, seed: 1234);
             new Plots.ImageGrid(images, columns: 8).Save(Path.Combine(RunFolder.SamplesDir(run), $"step-{step:D6}.png"));
         }
-
-        try
-        {
-            StepProgress.Run($"{info.Model} {run}", info.Steps, start, report =>
-            {
-                while (step < stopAt && !stop)
-                {
-                    IReadOnlyDictionary<string, double> metrics;
-                    try
-                    {
-                        using var scope = NewDisposeScope();
-                        metrics = trainer.TrainStepOn(loader.Next().Images);
-                    }
-                    catch (TrainingDivergedException e)
-                    {
-                        var last = File.Exists(RunFolder.LastCheckpoint(run)) ? Checkpoint.ReadInfo(RunFolder.LastCheckpoint(run)).Step : 0;
-                        throw new RunFailedException(
-                            $"{e.Message} {logPath} holds every step before it. Continue from the last checkpoint (step {last}) with " +
-                            $"`workbench train --resume {run} --set LearningRate=<lower>`.", e);
-                    }
-                    step = trainer.Step;
-                    log.Add(step, metrics.Select(kv => (kv.Key, kv.Value)).ToArray());
-                    if (step < info.Steps && trainer.EvaluationDue(step))   // the last step's evaluation comes after the loop
-                    {
-                        // the evaluation's noise (dequantization, importance samples) must not move the training's: a run
-                        // trains the same steps whatever its EvalEvery
-                        using var rng = random.get_rng_state();
-                        IReadOnlyDictionary<string, double>? held = null;
-                        try
-                        {
-                            using (EvaluationProgress.Begin(null, stopping.Token)) held = trainer.Evaluate(test, info.EvalLimit);
-                        }
-                        catch (OperationCanceledException) { }
-                        finally { random.set_rng_state(rng); }
-                        // stopped during the evaluation: the step is done and logged, its evaluation is not; the checkpoint
-                        // holds the generator as training left it (restored above), so the resume trains the same steps
-                        if (held is null) { Save(); break; }
-                        log.Add(step, held.Select(kv => (kv.Key, kv.Value)).ToArray());
-                        foreach (var (k, v) in held) board.add_scalar($"test/{k}", (float)v, (int)step);
-                    }
-                    bool checkpointNow = (checkpointEvery > 0 && step % checkpointEvery == 0) || step == stopAt;
-                    if (checkpointNow) Save();
-                    else log.AppendCsv(logPath);
-                    foreach (var (k, v) in metrics) board.add_scalar($"train/{k}", (float)v, (int)step);
-                    report(step, metrics);
-                    if (sampleEvery > 0 && step % sampleEvery == 0) SampleGrid();
-                }
-            });
-        }
-        finally { Console.CancelKeyPress -= onCancel; }
-
-        if (stop)
-        {
-            if (!File.Exists(RunFolder.LastCheckpoint(run)) || Checkpoint.ReadInfo(RunFolder.LastCheckpoint(run)).Step != step) Save();
-            Console.Error.WriteLine($"interrupted at step {step}: checkpoint saved; continue with `workbench train --resume {run}`");
-            return 130;
-        }
-        if (step < info.Steps)
-        {
-            Console.Error.WriteLine($"stopped at step {step} of {info.Steps} (--until): checkpoint saved; continue with `workbench train --resume {run}`");
-            CliOutput.WriteResult(new Dictionary<string, object?> { ["model"] = info.Model, ["steps"] = step, ["of_steps"] = info.Steps,
-                ["seconds"] = Math.Round(log.ElapsedSeconds, 2), ["run"] = run, ["data"] = info.Data });
-            return 0;
-        }
-        SampleGrid();
-        var results = Evaluate(trainer, test, info.EvalLimit, "held-out evaluation", stopping.Token);
-        if (results is null)
-        {
-            Console.Error.WriteLine($"interrupted during the final evaluation at step {step}: the checkpoint is saved; " +
-                                    $"`workbench eval {run}` measures it");
-            return 130;
-        }
-        foreach (var (k, v) in results) board.add_scalar($"test/{k}", (float)v, (int)step);
-        log.Add(step, results.Select(kv => (kv.Key, kv.Value)).ToArray());
-        log.AppendCsv(logPath, flushToDisk: true);
-        var line = new Dictionary<string, object?>
-        {
-            ["model"] = info.Model, ["steps"] = step, ["seconds"] = Math.Round(log.ElapsedSeconds, 2), ["run"] = run,
-            ["data"] = info.Data, ["eval_examples"] = Math.Min(info.EvalLimit ?? test.Count, test.Count),
-        };
-        foreach (var (k, v) in results) line[k] = v;
-        CliOutput.WriteResult(line);
-        return 0;
     }
 }

@@ -17,8 +17,8 @@ sealed class DiffusionFamily : IModelFamily
     public Type TrainingConfigType => typeof(DiffusionTrainConfig);
 
     public RunConfig Preset(string preset) => FamilyDefaults.Preset(preset) == "paper"
-        ? new RunConfig(new DiffusionConfig(), new DiffusionTrainConfig())
-        : new RunConfig(DiffusionConfig.Small, DiffusionTrainConfig.Small);
+        ? new RunConfig(new DiffusionConfig(), new DiffusionTrainConfig { LogEvery = 1 })
+        : new RunConfig(DiffusionConfig.Small, DiffusionTrainConfig.Small with { LogEvery = 1 });   // log.csv: a row per step
 
     public IReadOnlySet<string> ResumeSafe { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -39,11 +39,11 @@ sealed class DiffusionFamily : IModelFamily
         return new RunConfig(model with { ImageChannels = c, ImageSize = size }, training);
     }
 
-    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape)
+    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
     {
         var model = new UNet((DiffusionConfig)config.Model);
         model.to(device);
-        return new DiffusionTrainer(model, (DiffusionTrainConfig)config.Training);
+        return new DiffusionTrainer(model, (DiffusionTrainConfig)config.Training, train, test, seed);
     }
 
     public nn.Module InferenceModule(Trainer trainer) => ((DiffusionTrainer)trainer).EmaModel;

@@ -23,7 +23,7 @@ sealed class GlowFamily(string name) : IModelFamily
             "realnvp" => GlowConfig.Paper with { Permutation = Permutation.Reverse, LearnTopPrior = false },
             _ => GlowConfig.Paper,
         };
-        return new RunConfig(FamilyDefaults.Preset(preset) == "paper" ? paper : small, new FlowTrainConfig());
+        return new RunConfig(FamilyDefaults.Preset(preset) == "paper" ? paper : small, new FlowTrainConfig { LogEvery = 1 });   // log.csv: a row per step
     }
 
     public IReadOnlySet<string> ResumeSafe { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
@@ -42,11 +42,11 @@ sealed class GlowFamily(string name) : IModelFamily
         return new RunConfig(config.Model, training);
     }
 
-    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape)
+    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
     {
         var model = new Glow((GlowConfig)config.Model, shape[0], shape[1], shape[2]);
         model.to(device);
-        return new FlowTrainer(model, (FlowTrainConfig)config.Training);
+        return new FlowTrainer(model, (FlowTrainConfig)config.Training, train, test, seed);
     }
 
     public nn.Module InferenceModule(Trainer trainer) => ((FlowTrainer)trainer).EmaModel ?? ((FlowTrainer)trainer).Model;

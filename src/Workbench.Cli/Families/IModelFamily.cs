@@ -44,10 +44,12 @@ public interface IModelFamily
 
     /// <summary>
     /// The family's trainer (<see cref="Trainer"/>) for a resolved config, its models built on <paramref name="device"/>
-    /// from libtorch's global generator (seed it first); every batch comes from the command line.
+    /// from libtorch's global generator (seed it first).
     /// </summary>
     /// <param name="shape">the images' [C, H, W], as recorded in run.json.</param>
-    Trainer CreateTrainer(RunConfig config, Device device, long[] shape);
+    /// <param name="train">the training set of the trainer's own loader, shuffled with <paramref name="seed"/> (null: for sampling and evaluation).</param>
+    /// <param name="test">the held-out set of its run's evaluations.</param>
+    Trainer CreateTrainer(RunConfig config, Device device, long[] shape, ImageDataset? train = null, ImageDataset? test = null, long seed = 0);
 
     /// <summary>n samples as uint8 images [n, C, H, W] from a trainer <see cref="CreateTrainer"/> built, drawn with
     /// libtorch's generator seeded by <paramref name="seed"/> and put back afterwards; <paramref name="knob"/> is the

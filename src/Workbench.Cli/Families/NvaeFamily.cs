@@ -42,11 +42,11 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
         return new RunConfig(model, training);
     }
 
-    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape)
+    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
     {
         VaeModel model = config.Model is NvaeConfig n ? new Workbench.Nvae.Nvae(n) : new Vae((VaeConfig)config.Model);
         model.to(device);
-        return new NvaeTrainer(model, (NvaeTrainerConfig)config.Training);
+        return new NvaeTrainer(model, (NvaeTrainerConfig)config.Training, train, test, seed);
     }
 
     public nn.Module InferenceModule(Trainer trainer) => ((NvaeTrainer)trainer).Model;

@@ -33,14 +33,14 @@ sealed class StyleGan2Family : IModelFamily
         return config with { Model = (StyleGan2Config)config.Model with { ImageChannels = c, Resolution = size, BatchSize = batch } };
     }
 
-    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape)
+    public Trainer CreateTrainer(RunConfig config, Device device, long[] shape, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
     {
         var c = (StyleGan2Config)config.Model;
         var g = new StyleGan2Generator(c);
         var d = new StyleGan2Discriminator(c);
         g.to(device);
         d.to(device);
-        return new StyleGan2Trainer(g, d, c);
+        return new StyleGan2Trainer(g, d, c, train, test, seed);
     }
 
     public nn.Module InferenceModule(Trainer trainer) => ((StyleGan2Trainer)trainer).GEma;

@@ -11,8 +11,8 @@ namespace Workbench.Diffusion;
 /// uint8 batch to [−1, 1] (x/127.5 − 1) and takes one Adam step on L_simple (Ho et al. 2020, Algorithm 1, Eq. 14;
 /// <see cref="SimpleLoss"/>) inside a dispose scope (<see cref="TrainStep.Run"/>), with linear LR warm-up, gradient
 /// clipping and an EMA of the weights (the shared <see cref="Ema"/>; the averaged model evaluates and samples, as
-/// the paper's). Logs "loss" (mean L_simple over the interval) and "lr" every LogEvery steps; <see cref="Evaluate"/>
-/// logs the held-out variational bound in bits/dim ("test_bpd", with its L_T and L_0 parts). A NaN or exploding loss
+/// the paper's). Reports "loss" (L_simple), "lr" and "grad_norm" every step (logged as means every LogEvery steps);
+/// <see cref="Trainer.Evaluate"/> logs the held-out variational bound in bits/dim ("test_bpd", with its L_T and L_0 parts). A NaN or exploding loss
 /// throws <see cref="TrainingDivergedException"/> with the step.
 /// </summary>
 public sealed class DiffusionTrainer : Trainer
@@ -27,8 +27,8 @@ public sealed class DiffusionTrainer : Trainer
 
     /// <param name="model">the noise predictor to train (its device is the trainer's).</param>
     /// <param name="config">the training settings (null: the paper's).</param>
-    /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="TrainStepOn"/>).</param>
-    /// <param name="test">held-out data for <see cref="Trainer.Run"/>'s evaluations (null: none).</param>
+    /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="Trainer.TrainStepOn"/>).</param>
+    /// <param name="test">held-out data for <see cref="Trainer.Run(RunOptions, CancellationToken)"/>'s evaluations (null: none).</param>
     /// <param name="seed">the own loader's shuffling seed.</param>
     public DiffusionTrainer(UNet model, DiffusionTrainConfig? config = null, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
         : base(CheckShape(model, train), test, (config ?? new DiffusionTrainConfig()).BatchSize, seed, model.parameters().First().device)
@@ -63,7 +63,7 @@ public sealed class DiffusionTrainer : Trainer
     /// <summary>The noise predictor being trained.</summary>
     public UNet Model => _model;
 
-    /// <summary>The EMA of the weights: what <see cref="Evaluate"/> measures and the samplers use.</summary>
+    /// <summary>The EMA of the weights: what <see cref="Trainer.Evaluate"/> measures and the samplers use.</summary>
     public UNet EmaModel => _emaModel;
 
     /// <summary>The forward process q.</summary>
@@ -75,22 +75,21 @@ public sealed class DiffusionTrainer : Trainer
     /// <summary>Linear warm-up, then constant (DDPM's schedule).</summary>
     public override double LearningRateAt(long step) => Schedules.LinearWarmup(step, Config.LearningRate, Config.WarmupSteps);
 
-    /// <summary>One Adam step on L_simple; returns its "loss" and "lr".</summary>
-    public override IReadOnlyDictionary<string, double> TrainStepOn(Tensor? images = null)
+    /// <summary>One Adam step on L_simple; reports "loss", "lr" and "grad_norm".</summary>
+    protected override void TakeStep(Tensor? images)
     {
-        long step = Step;
-        double lr = LearningRateAt(step);
+        double lr = LearningRateAt(Step);
         Schedules.SetLearningRate(_optimizer, lr);
         _model.train();
-        double lossValue = TrainStep.Run(_optimizer, _params, () =>
+        var result = TrainStep.Run(_optimizer, _params, () =>
         {
             var x0 = Preprocess.ToSigned(NextBatch(images)).to(_params[0].dtype);
             return SimpleLoss.Sample(_q, (x, t) => _model.call(x, t), x0);
-        }, step, Config.MaxGradNorm, divergeAbove: Config.DivergenceLoss).Loss;
-        Step = step + 1;
+        }, Step, Config.MaxGradNorm, divergeAbove: Config.DivergenceLoss);
         _ema.Update(Config.EmaDecay);
-        LogIntervalMean("loss", lossValue, lr, Config.LogEvery);
-        return new Dictionary<string, double> { ["loss"] = lossValue, ["lr"] = lr };
+        Stats.Report("loss", result.Loss);
+        Stats.Report("lr", lr);
+        Stats.Report("grad_norm", result.GradNorm);
     }
 
     /// <summary>The held-out bound (<see cref="EvaluateBound"/>) of the EMA model on <paramref name="limit"/> examples (default
@@ -98,7 +97,7 @@ public sealed class DiffusionTrainer : Trainer
     /// <see cref="DiffusionTrainConfig.EvalSubsetSeed"/>), in bits/dim: "test_bpd" (L_vlb) with its standard error across
     /// examples "test_bpd_se", the same with x̂_0 clipped to [−1, 1] ("test_bpd_clipped", "test_bpd_clipped_se"; the
     /// authors' protocol), and the unclipped bound's L_T ("test_bpd_prior") and L_0 ("test_bpd_decoder").</summary>
-    public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null)
+    protected override IReadOnlyDictionary<string, double> Measure(ImageDataset test, long? limit)
     {
         var bound = EvaluateBound(_emaModel, test, limit ?? Config.EvalLimit, Config.EvalBatchSize, Config.EvalSubsetSeed, Config.BoundEvaluations);
         var result = new Dictionary<string, double>
@@ -107,7 +106,6 @@ public sealed class DiffusionTrainer : Trainer
             ["test_bpd_clipped"] = bound.ClippedBpd, ["test_bpd_clipped_se"] = bound.ClippedBpdStdError,
             ["test_bpd_prior"] = bound.TermsBpd[^1], ["test_bpd_decoder"] = bound.TermsBpd[0],
         };
-        Log.Add(Step, result.Select(kv => (kv.Key, kv.Value)).ToArray());
         return result;
     }
 
@@ -165,6 +163,7 @@ public sealed class DiffusionTrainer : Trainer
             return Preprocess.FromSigned(x0).cpu().MoveToOuterDisposeScope();
         });
 
+    protected override int LogEvery => Config.LogEvery;
     protected override long? TotalSteps => Config.Steps;
     protected override long EvalEvery => Config.EvalEvery;
     protected override long? EvalLimit => Config.EvalLimit;

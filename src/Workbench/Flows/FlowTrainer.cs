@@ -11,7 +11,7 @@ namespace Workbench.Flows;
 /// <see cref="Trainer"/>: each step dequantizes a uint8 batch to [-0.5, 0.5] and minimises bits/dim inside one
 /// dispose scope (<see cref="TrainStep.Run"/>): Adam or Adamax with linear LR warm-up
 /// (<see cref="Schedules.LinearWarmup"/>) and gradient-norm clipping, optional Polyak (EMA) weights for evaluation.
-/// Logs "train_bpd" (mean over the interval) and "lr" every LogEvery steps, "test_bpd" at each evaluation. A NaN or
+/// Reports "train_bpd", "lr" and "grad_norm" every step (logged as means every LogEvery steps), "test_bpd" at each evaluation. A NaN or
 /// exploding loss throws <see cref="TrainingDivergedException"/> with the step.
 /// </summary>
 public sealed class FlowTrainer : Trainer
@@ -24,8 +24,8 @@ public sealed class FlowTrainer : Trainer
 
     /// <param name="model">the Glow to train (its device is the trainer's).</param>
     /// <param name="config">the training settings.</param>
-    /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="TrainStepOn"/>).</param>
-    /// <param name="test">held-out data for <see cref="Trainer.Run"/>'s evaluations (null: none).</param>
+    /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="Trainer.TrainStepOn"/>).</param>
+    /// <param name="test">held-out data for <see cref="Trainer.Run(RunOptions, CancellationToken)"/>'s evaluations (null: none).</param>
     /// <param name="seed">the own loader's shuffling seed.</param>
     public FlowTrainer(Glow model, FlowTrainConfig config, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
         : base(CheckShape(model, train), test, config.BatchSize, seed, model.parameters().First().device)
@@ -67,39 +67,34 @@ public sealed class FlowTrainer : Trainer
     public Glow Model => _model;
 
     /// <summary>The Polyak-averaged copy of the model (null unless <see cref="FlowTrainConfig.EmaDecay"/> is set): what
-    /// <see cref="Evaluate"/> measures and checkpoints hold as "ema".</summary>
+    /// <see cref="Trainer.Evaluate"/> measures and checkpoints hold as "ema".</summary>
     public Glow? EmaModel => _emaModel;
 
     /// <summary>Linear warm-up, then constant.</summary>
     public override double LearningRateAt(long step) => Schedules.LinearWarmup(step, Config.LearningRate, Config.WarmupSteps);
 
-    /// <summary>One optimizer step; returns its "train_bpd" and "lr".</summary>
-    public override IReadOnlyDictionary<string, double> TrainStepOn(Tensor? images = null)
+    /// <summary>One optimizer step; reports "train_bpd" and "lr".</summary>
+    protected override void TakeStep(Tensor? images)
     {
-        long step = Step;
-        double lr = LearningRateAt(step);
+        double lr = LearningRateAt(Step);
         Schedules.SetLearningRate(_optimizer, lr);
         _model.train();
-        double bpd = TrainStep.Run(_optimizer, _params, () =>
+        var result = TrainStep.Run(_optimizer, _params, () =>
         {
             var x = Preprocess.ToFlowInput(NextBatch(images), _model.Config.NBits, dequantize: true).to(_params[0].dtype);
             return _model.BitsPerDim(x).mean();
-        }, step, Config.MaxGradNorm, divergeAbove: Config.DivergenceBpd, metric: "train bpd").Loss;
-        Step = step + 1;
+        }, Step, Config.MaxGradNorm, divergeAbove: Config.DivergenceBpd, metric: "train bpd");
         // the average starts from the weights after the first step (after ActNorm's data-dependent initialisation)
-        _ema?.Update(Step == 1 ? 0 : Config.EmaDecay!.Value);
-        LogIntervalMean("train_bpd", bpd, lr, Config.LogEvery);
-        return new Dictionary<string, double> { ["train_bpd"] = bpd, ["lr"] = lr };
+        _ema?.Update(Step == 0 ? 0 : Config.EmaDecay!.Value);
+        Stats.Report("train_bpd", result.Loss);
+        Stats.Report("lr", lr);
+        Stats.Report("grad_norm", result.GradNorm);
     }
 
     /// <summary>Mean "test_bpd" over the first <paramref name="limit"/> examples (<see cref="EvaluateBitsPerDim"/>), with
     /// the EMA weights when Polyak averaging is on.</summary>
-    public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null)
-    {
-        double bpd = EvaluateBitsPerDim(_emaModel ?? _model, test, limit, Config.EvalBatchSize);
-        Log.Add(Step, ("test_bpd", bpd));
-        return new Dictionary<string, double> { ["test_bpd"] = bpd };
-    }
+    protected override IReadOnlyDictionary<string, double> Measure(ImageDataset test, long? limit) =>
+        new Dictionary<string, double> { ["test_bpd"] = EvaluateBitsPerDim(_emaModel ?? _model, test, limit, Config.EvalBatchSize) };
 
     /// <summary>Mean bits/dim of a Glow over a dataset, batched, in eval mode without gradients (the dequantization
     /// noise comes from libtorch's global generator); the model returns to the mode it was in.</summary>
@@ -120,6 +115,7 @@ public sealed class FlowTrainer : Trainer
         return sum / n;
     });
 
+    protected override int LogEvery => Config.LogEvery;
     protected override long? TotalSteps => Config.Steps;
     protected override long EvalEvery => Config.EvalEvery;
     protected override long? EvalLimit => Config.EvalLimit;

@@ -12,8 +12,9 @@ namespace Workbench.Nvae;
 /// plus λ·Σ_i s_i (spectral regularisation). Adamax with linear LR warm-up then cosine decay
 /// (<see cref="Schedules.WarmupCosine"/>), gradient clipping, every step inside a dispose scope
 /// (<see cref="TrainStep.Run"/>), which stops with the step number on a NaN/∞ loss or gradient.
-/// Every LogEvery steps logs: loss, recon (nats), kl (nats, unweighted), bpd (train −ELBO), beta, lr, sr (Σ s_i),
-/// grad_norm, kl_g{l} (nats per group) and au_g{l} (active units per group); <see cref="Evaluate"/> adds test metrics.
+/// Every LogEvery steps logs: loss, beta, lr, sr (Σ s_i) and grad_norm (means over the interval), and recon (nats), kl
+/// (nats, unweighted), bpd (train −ELBO), kl_g{l} (nats per group) and au_g{l} (active units per group) of the row's
+/// last batch; <see cref="Trainer.Evaluate"/> adds test metrics.
 /// </summary>
 public sealed class NvaeTrainer : Trainer
 {
@@ -24,8 +25,8 @@ public sealed class NvaeTrainer : Trainer
 
     /// <param name="model">the VAE to train (its device is the trainer's).</param>
     /// <param name="config">the training settings (null: the defaults).</param>
-    /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="TrainStepOn"/>).</param>
-    /// <param name="test">held-out data for <see cref="Trainer.Run"/>'s evaluation at the end (null: none).</param>
+    /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="Trainer.TrainStepOn"/>).</param>
+    /// <param name="test">held-out data for <see cref="Trainer.Run(RunOptions, CancellationToken)"/>'s evaluation at the end (null: none).</param>
     /// <param name="seed">the own loader's shuffling seed.</param>
     public NvaeTrainer(VaeModel model, NvaeTrainerConfig? config = null, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
         : base(train, test, (config ?? new NvaeTrainerConfig()).BatchSize, seed, model.parameters().First().device)
@@ -55,16 +56,14 @@ public sealed class NvaeTrainer : Trainer
         ? Math.Exp((1 - beta) * Math.Log(init) + beta * Math.Log(Config.SpectralLambda))
         : Config.SpectralLambda;
 
-    /// <summary>One optimizer step; returns the logged row on logging steps, else its loss, beta and lr.</summary>
-    public override IReadOnlyDictionary<string, double> TrainStepOn(Tensor? images = null)
+    /// <summary>One optimizer step; reports loss, beta, lr, sr and grad_norm every step, and on the steps that end with a
+    /// log row also recon, kl, bpd, kl_g{l} and au_g{l} (measured on the step's batch).</summary>
+    protected override void TakeStep(Tensor? images)
     {
-        long step = Step;
-        double lr = LearningRateAt(step);
+        double lr = LearningRateAt(Step);
         Schedules.SetLearningRate(optimizer, lr);
-        double beta = BetaAt(step), lambda = SpectralLambdaAt(beta);
-        bool logNow = Config.LogEvery > 0 && (step + 1) % Config.LogEvery == 0;
-        double recon = 0, kl = 0, sr = 0, elbo = 0;
-        double[] klGroups = Array.Empty<double>(), active = Array.Empty<double>();
+        double beta = BetaAt(Step), lambda = SpectralLambdaAt(beta);
+        bool logNow = LogsThisStep;
         model.train();
         var result = TrainStep.Run(optimizer, parameters, () =>
         {
@@ -76,47 +75,42 @@ public sealed class NvaeTrainer : Trainer
             if (lambda > 0)
             {
                 var s = model.Spectral.SumOfSigmas(Config.PowerIterations);
-                sr = s.item<float>();
+                Stats.Report("sr", s.item<float>());
                 loss = loss + lambda * s;
                 if (model.PenalizesBatchNormScale) loss = loss + lambda * model.BatchNormScalePenalty();
             }
             if (logNow)
             {
-                recon = nll.mean().item<float>();
-                var perGroup = klG.mean(new long[] { 0 }).data<float>().ToArray();
-                klGroups = perGroup.Select(v => (double)v).ToArray();
-                kl = klGroups.Sum();
-                elbo = recon + kl;
-                active = o.Kl.Select(k => (double)(k.mean(new long[] { 0 }) > Config.ActiveUnitThreshold).sum().item<long>()).ToArray();
+                double recon = nll.mean().item<float>();
+                var klGroups = klG.mean(new long[] { 0 }).data<float>().Select(v => (double)v).ToArray();
+                Stats.Report("recon", recon);
+                Stats.Report("kl", klGroups.Sum());
+                Stats.Report("bpd", model.ToBitsPerDim(recon + klGroups.Sum()));
+                for (int l = 0; l < klGroups.Length; l++) Stats.Report($"kl_g{l}", klGroups[l]);
+                for (int l = 0; l < o.Kl.Length; l++)
+                    Stats.Report($"au_g{l}", (o.Kl[l].mean(new long[] { 0 }) > Config.ActiveUnitThreshold).sum().item<long>());
             }
             return loss;
-        }, step, Config.MaxGradNorm);
-        Step = step + 1;
-        var row = new List<(string Name, double Value)> { ("loss", result.Loss), ("beta", beta), ("lr", lr) };
-        if (logNow)
-        {
-            row.AddRange(new[] { ("recon", recon), ("kl", kl), ("bpd", model.ToBitsPerDim(elbo)), ("sr", sr), ("grad_norm", result.GradNorm) });
-            for (int l = 0; l < klGroups.Length; l++) row.Add(($"kl_g{l}", klGroups[l]));
-            for (int l = 0; l < active.Length; l++) row.Add(($"au_g{l}", active[l]));
-            Log.Add(Step, row.ToArray());
-        }
-        return row.ToDictionary(r => r.Name, r => r.Value);
+        }, Step, Config.MaxGradNorm);
+        Stats.Report("loss", result.Loss);
+        Stats.Report("beta", beta);
+        Stats.Report("lr", lr);
+        Stats.Report("grad_norm", result.GradNorm);
     }
 
     /// <summary>
-    /// Held-out metrics on the first <paramref name="limit"/> examples (null: all), logged at the current step: the
-    /// negative ELBO (closed-form KL) and the importance-weighted bound with <see cref="NvaeTrainerConfig.IwSamples"/>
-    /// samples, both in bits/dim (test_bpd_elbo, test_bpd_iw, iw_samples), and the KL and active units of each group
-    /// (test_kl_g{l}, test_au_g{l}; <see cref="KlStatistics"/>).
+    /// Held-out metrics on the first <paramref name="limit"/> examples (null: all): the negative ELBO (closed-form KL)
+    /// and the importance-weighted bound with <see cref="NvaeTrainerConfig.IwSamples"/> samples, both in bits/dim
+    /// (test_bpd_elbo, test_bpd_iw, iw_samples), and the KL and active units of each group (test_kl_g{l}, test_au_g{l};
+    /// <see cref="KlStatistics"/>).
     /// </summary>
-    public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null)
+    protected override IReadOnlyDictionary<string, double> Measure(ImageDataset test, long? limit)
     {
         int n = (int)Math.Min(limit ?? test.Count, test.Count);
         var (nelbo, iw) = EvaluateModel(model, test, n, Config.IwSamples);
         var result = new Dictionary<string, double> { ["test_bpd_elbo"] = nelbo, ["test_bpd_iw"] = iw, ["iw_samples"] = Config.IwSamples };
         var (kl, active) = KlStatistics(model, test, n, Config.ActiveUnitThreshold);
         for (int l = 0; l < kl.Length; l++) { result[$"test_kl_g{l}"] = kl[l]; result[$"test_au_g{l}"] = active[l]; }
-        Log.Add(Step, result.Select(kv => (kv.Key, kv.Value)).ToArray());
         return result;
     }
 
@@ -182,6 +176,7 @@ public sealed class NvaeTrainer : Trainer
             return n;
         });
 
+    protected override int LogEvery => Config.LogEvery;
     protected override long? TotalSteps => Config.Steps;
 
     protected override IReadOnlyDictionary<string, nn.Module> Modules => new Dictionary<string, nn.Module> { ["model"] = model };

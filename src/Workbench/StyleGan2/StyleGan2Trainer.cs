@@ -11,21 +11,22 @@ namespace Workbench.StyleGan2;
 /// with the paper's schedule (Section 3.1, Appendix B): every iteration one generator step (non-saturating loss, style
 /// mixing with the configured probability), every <c>PathLengthInterval</c>-th iteration an extra path-length step,
 /// one discriminator step, and every <c>R1Interval</c>-th iteration an extra R1 step on the reals; Adam (β1 = 0,
-/// β2 = 0.99) with the lazy-regularisation correction; the EMA of G after each generator update. Every step runs in
-/// its own dispose scope; a non-finite loss throws <see cref="TrainingDivergedException"/> naming the step before
-/// any parameter changes. Checkpoints hold G, D, G_ema, both optimizers, the images seen, the path-length mean, the
+/// β2 = 0.99) with the lazy-regularisation correction; the EMA of G after each generator update. Every phase runs
+/// through <see cref="TrainStep.Run"/>: its own dispose scope, its gradient norm reported, and a non-finite loss throws
+/// <see cref="TrainingDivergedException"/> naming the step before the phase's parameters change. Checkpoints hold G, D, G_ema, both optimizers, the images seen, the path-length mean, the
 /// data position and the RNG state, so a resumed run continues exactly.
 /// </summary>
 public sealed class StyleGan2Trainer : Trainer
 {
     private readonly Device _device;
     private readonly Ema _ema;
+    private readonly List<Parameter> _gParams, _dParams;
 
     /// <param name="g">the generator to train (its device is the trainer's).</param>
     /// <param name="d">the discriminator to train.</param>
     /// <param name="config">the model and training settings.</param>
-    /// <param name="train">the training images of the trainer's own loader (null: pass every real batch to <see cref="TrainStepOn"/>).</param>
-    /// <param name="test">unused by <see cref="Trainer.Run"/> (no held-out metric yet).</param>
+    /// <param name="train">the training images of the trainer's own loader (null: pass every real batch to <see cref="Trainer.TrainStepOn"/>).</param>
+    /// <param name="test">held-out images (a GAN measures none in training; see <see cref="Measure"/>).</param>
     /// <param name="seed">the own loader's shuffling seed.</param>
     /// <remarks>G_ema is built here like G (drawing from libtorch's global generator as building G does), then set to
     /// G's weights.</remarks>
@@ -42,6 +43,8 @@ public sealed class StyleGan2Trainer : Trainer
         _ema = new Ema(G, GEma);   // shadow parameters stop requiring gradients; buffers are copied
         _ema.CopyFromSource();
         GEma.eval();
+        _gParams = G.parameters().ToList();
+        _dParams = D.parameters().ToList();
         GOpt = LazyRegularization.Adam(G.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.PathLengthInterval, config.AdamEpsilon);
         DOpt = LazyRegularization.Adam(D.parameters(), config.LearningRate, config.Beta1, config.Beta2, config.R1Interval, config.AdamEpsilon);
         PathLength = new PathLengthRegularizer(config.PathLengthWeight, config.PathLengthDecay, config.PathLengthDetachMean);
@@ -96,100 +99,90 @@ public sealed class StyleGan2Trainer : Trainer
         foreach (var p in m.parameters()) p.requires_grad = on;
     }
 
-    private double Finite(Tensor t, string metric)
-    {
-        double v = t.detach().ToDouble();
-        if (!double.IsFinite(v)) throw new TrainingDivergedException(Step, metric, v);
-        return v;
-    }
-
     /// <summary>The learning rate of both optimizers (constant; the lazy regularisation scales it inside the optimizers).</summary>
     public override double LearningRateAt(long step) => Config.LearningRate;
 
-    /// <summary>One iteration: G step (+ path length), EMA, D step (+ R1). Logs one row and returns it.</summary>
-    /// <param name="images">uint8 reals [B, C, R, R] for the D step (null: the trainer's own next batch).</param>
-    public override IReadOnlyDictionary<string, double> TrainStepOn(Tensor? images = null)
+    protected override int LogEvery => 1;
+
+    /// <summary>
+    /// One iteration, four phases through <see cref="TrainStep.Run"/>: G (non-saturating loss on mixed-style fakes, D
+    /// frozen), every PathLengthInterval-th iteration path length (Section 3.2, weight × interval), the EMA of G, D
+    /// (non-saturating loss on reals and fixed fakes), every R1Interval-th iteration R1 on the reals (Section 3.1, γ/2 ×
+    /// interval). Reports loss_g, loss_d, the logits' means and deviations, kimg, the phases' gradient norms and, on
+    /// their iterations, r1 and pl_length/pl_mean/pl_penalty.
+    /// </summary>
+    /// <param name="images">uint8 reals [B, C, R, R] for the D phase (null: the trainer's own next batch).</param>
+    protected override void TakeStep(Tensor? images)
     {
-        using var scope = NewDisposeScope();
         G.train(); D.train();
         int b = Config.BatchSize;
 
-        // --- Generator: non-saturating loss on mixed-style fakes.
         SetRequiresGrad(D, false);
-        GOpt.zero_grad();
-        var fakeLogitsG = D.call(G.Synthesize(MixedWs(b, updateWAvg: true)));
-        var lossG = NonSaturatingLoss.Generator(fakeLogitsG);
-        double lossGValue = Finite(lossG, "generator loss");
-        lossG.backward();
-        GOpt.step();
+        var g = TrainStep.Run(GOpt, _gParams, () => NonSaturatingLoss.Generator(D.call(G.Synthesize(MixedWs(b, updateWAvg: true)))),
+            Step, metric: "generator loss");
+        Stats.Report("loss_g", g.Loss);
+        Stats.Report("grad_norm_g", g.GradNorm);
 
-        // --- Lazy path length regularisation (Section 3.2), weight × interval.
-        double? plLength = null, plPenalty = null;
         if (Config.PathLengthInterval > 0 && Config.PathLengthWeight > 0 && Step % Config.PathLengthInterval == 0)
         {
-            GOpt.zero_grad();
-            long pb = Math.Max(1, b / Config.PathLengthBatchShrink);
-            var ws = MixedWs(pb, updateWAvg: false);
-            var img = G.Synthesize(ws);
-            var (plLoss, meanLength, penalty) = PathLength.Compute(img, ws, Config.PathLengthInterval);
-            Finite(plLoss, "path length penalty");
-            plLoss.backward();
-            GOpt.step();
-            plLength = meanLength;
-            plPenalty = penalty;
+            double length = 0, penalty = 0;
+            var pl = TrainStep.Run(GOpt, _gParams, () =>
+            {
+                var ws = MixedWs(Math.Max(1, b / Config.PathLengthBatchShrink), updateWAvg: false);
+                var (loss, meanLength, plPenalty) = PathLength.Compute(G.Synthesize(ws), ws, Config.PathLengthInterval);
+                (length, penalty) = (meanLength, plPenalty);
+                return loss;
+            }, Step, metric: "path length penalty");
+            Stats.Report("pl_length", length);
+            Stats.Report("pl_mean", PathLength.Mean);
+            Stats.Report("pl_penalty", penalty);
+            Stats.Report("grad_norm_pl", pl.GradNorm);
         }
         SetRequiresGrad(D, true);
 
-        // --- EMA of the generator (half-life in images, optionally ramped up).
-        double beta = Config.EmaRampup is double ramp
+        // the EMA of the generator (half-life in images, optionally ramped up)
+        _ema.Update(Config.EmaRampup is double ramp
             ? Ema.BetaFromHalfLife(b, Config.EmaHalfLifeKimg * 1000, ImagesSeen, ramp)
-            : Ema.BetaFromHalfLife(b, Config.EmaHalfLifeKimg * 1000);
-        _ema.Update(beta);
+            : Ema.BetaFromHalfLife(b, Config.EmaHalfLifeKimg * 1000));
 
-        // --- Discriminator: non-saturating loss on reals and (fixed) fakes.
         var reals = Preprocess.ToSigned(NextBatch(images));
         Tensor fakes;
         using (no_grad()) fakes = G.Synthesize(MixedWs(b, updateWAvg: false));
-        DOpt.zero_grad();
-        var realLogits = D.call(reals);
-        var fakeLogits = D.call(fakes);
-        var lossD = NonSaturatingLoss.Discriminator(realLogits, fakeLogits);
-        double lossDValue = Finite(lossD, "discriminator loss");
-        lossD.backward();
-        DOpt.step();
+        var d = TrainStep.Run(DOpt, _dParams, () =>
+        {
+            var realLogits = D.call(reals);
+            var fakeLogits = D.call(fakes);
+            Stats.Report("d_real", realLogits.detach().mean().ToDouble());
+            Stats.Report("d_real_std", realLogits.detach().std().ToDouble());
+            Stats.Report("d_fake", fakeLogits.detach().mean().ToDouble());
+            Stats.Report("d_fake_std", fakeLogits.detach().std().ToDouble());
+            return NonSaturatingLoss.Discriminator(realLogits, fakeLogits);
+        }, Step, metric: "discriminator loss");
+        Stats.Report("loss_d", d.Loss);
+        Stats.Report("grad_norm_d", d.GradNorm);
 
-        // --- Lazy R1 on the reals (Section 3.1), γ/2 × interval.
-        double? r1 = null;
         if (Config.R1Interval > 0 && Config.R1Gamma > 0 && Step % Config.R1Interval == 0)
         {
-            DOpt.zero_grad();
-            var (sq, _) = R1Regularizer.Penalty(D, reals);
-            var r1Loss = R1Regularizer.Loss(sq, Config.R1Gamma, Config.R1Interval);
-            Finite(r1Loss, "R1 penalty");
-            r1Loss.backward();
-            DOpt.step();
-            r1 = sq.detach().mean().ToDouble();
+            double r1 = 0;
+            var r = TrainStep.Run(DOpt, _dParams, () =>
+            {
+                var (sq, _) = R1Regularizer.Penalty(D, reals);
+                r1 = sq.detach().mean().ToDouble();
+                return R1Regularizer.Loss(sq, Config.R1Gamma, Config.R1Interval);
+            }, Step, metric: "R1 penalty");
+            Stats.Report("r1", r1);
+            Stats.Report("grad_norm_r1", r.GradNorm);
         }
 
         ImagesSeen += b;
-        Step++;
-        var row = new List<(string Name, double Value)>
-        {
-            ("loss_g", lossGValue), ("loss_d", lossDValue),
-            ("d_real", realLogits.detach().mean().ToDouble()), ("d_real_std", realLogits.detach().std().ToDouble()),
-            ("d_fake", fakeLogits.detach().mean().ToDouble()), ("d_fake_std", fakeLogits.detach().std().ToDouble()), ("kimg", Kimg),
-        };
-        if (r1 is double r) row.Add(("r1", r));
-        if (plLength is double pl) { row.Add(("pl_length", pl)); row.Add(("pl_mean", PathLength.Mean)); row.Add(("pl_penalty", plPenalty!.Value)); }
-        Log.Add(Step, row.ToArray());
-        return row.ToDictionary(m => m.Name, m => m.Value);
+        Stats.Report("kimg", Kimg);
     }
 
     /// <summary>
-    /// A GAN has no held-out likelihood: an empty result, nothing logged. Its samples are measured against held-out
-    /// images in feature space by <see cref="Metrics.FeatureSpaceComparison"/> (<c>workbench eval --quality</c>).
+    /// A GAN has no held-out likelihood: nothing to measure here. Its samples are compared with held-out images in
+    /// feature space by <see cref="Metrics.FeatureSpaceComparison"/> (<c>workbench eval --quality</c>).
     /// </summary>
-    public override IReadOnlyDictionary<string, double> Evaluate(ImageDataset test, long? limit = null) => new Dictionary<string, double>();
+    protected override IReadOnlyDictionary<string, double> Measure(ImageDataset test, long? limit) => new Dictionary<string, double>();
 
     /// <summary>
     /// Images from the EMA generator for a fixed set of latents (seed <paramref name="seed"/>) and constant noise,

@@ -22,7 +22,7 @@ public static class TrainStep
         optimizer.zero_grad();
         var l = loss();
         double value = l.item<float>();
-        if (!double.IsFinite(value)) throw new TrainingDivergedException(step, "loss", value);
+        if (!double.IsFinite(value)) throw new TrainingDivergedException(step, metric, value);
         if (value > divergeAbove) throw new TrainingDivergedException(step, metric, value);
         l.backward();
         var ps = parameters as IList<Parameter> ?? parameters.ToList();

@@ -55,6 +55,13 @@ public sealed class TrainingLog
         return (s.ToArray(), v.ToArray());
     }
 
+    /// <summary>The rows from index <paramref name="first"/> on: each row's step and the metrics it holds.</summary>
+    public IEnumerable<(long Step, (string Name, double Value)[] Metrics)> RowsFrom(int first)
+    {
+        for (int i = first; i < _steps.Count; i++)
+            yield return (_steps[i], _order.Where(n => _metrics[n][i].HasValue).Select(n => (n, _metrics[n][i]!.Value)).ToArray());
+    }
+
     /// <summary>The latest value of a metric, or null when it was never logged.</summary>
     public double? Last(string name) =>
         _metrics.TryGetValue(name, out var values) ? values.LastOrDefault(x => x.HasValue) : null;

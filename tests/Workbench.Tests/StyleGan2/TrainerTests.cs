@@ -89,6 +89,10 @@ public class TrainerTests
         Assert.Equal(new long[] { 1, 3, 5 }, t.Log.Series("pl_length").Steps); // iterations 0, 2, 4
         Assert.Equal(6, t.Log.Series("loss_g").Values.Length);
         Assert.All(t.Log.Series("d_real_std").Values, v => Assert.True(double.IsFinite(v)));
+        // every phase reports its gradient norm, the regularisers' on their iterations only
+        Assert.All(new[] { "grad_norm_g", "grad_norm_d" }, n => Assert.All(t.Log.Series(n).Values, v => Assert.True(v > 0 && double.IsFinite(v), $"{n} = {v}")));
+        Assert.Equal(new long[] { 1, 4 }, t.Log.Series("grad_norm_r1").Steps);
+        Assert.Equal(new long[] { 1, 3, 5 }, t.Log.Series("grad_norm_pl").Steps);
         Assert.Equal(6 * 4 / 1000.0, t.Kimg, 9);
         var grid = t.FixedSeedSamples(4);
         Assert.Equal(ScalarType.Byte, grid.dtype);
