@@ -60,21 +60,21 @@ static class BenchFamilies
     /// (LogEvery = 0). Sampling: <see cref="VaeModel.SampleImages"/> from the prior at T = 1.</summary>
     static IBenchFamily Vae(VaeModel model, int batch, long seed)
     {
-        var trainer = new NvaeTrainer(model, new NvaeTrainerConfig(BatchSize: batch, LogEvery: 0));
+        var trainer = new NvaeTrainer(model, new NvaeTrainConfig { BatchSize = batch, LogEvery = 0 });
         var (c, h, w) = model.ImageShape;
         return new TrainerBench(trainer, RandomImages(batch, seed, c, h, w), n => EvalMode.Run(model, () => model.SampleImages(n, 1.0)), model);
     }
 
     /// <summary>StyleGAN2 Small (3x32x32, its preset's data shape) through <see cref="StyleGan2Trainer.TrainStepOn"/> with
     /// lazy regularisation off (R1Interval = PathLengthInterval = 0): G step with style mixing, G EMA, D step. The
-    /// trainer's own per-step log row (a few item() calls) is part of that entry point and stays in. Sampling: G_ema from
+    /// trainer's per-step statistics and gradient norms (a few item() calls) are part of that entry point and stay in. Sampling: G_ema from
     /// z through mapping and synthesis (ψ = 1), to uint8.</summary>
     static IBenchFamily StyleGan2(int batch, long seed)
     {
-        var config = StyleGan2Config.Small with { R1Interval = 0, PathLengthInterval = 0, BatchSize = batch };
+        var config = StyleGan2Config.Small;
         var g = new StyleGan2Generator(config);
         var d = new StyleGan2Discriminator(config);
-        var trainer = new StyleGan2Trainer(g, d, config);
+        var trainer = new StyleGan2Trainer(g, d, StyleGan2TrainConfig.Small with { R1Interval = 0, PathLengthInterval = 0, BatchSize = batch });
         return new TrainerBench(trainer, RandomImages(batch, seed, config.ImageChannels, config.Resolution, config.Resolution),
             n => Preprocess.FromSigned(trainer.GEma.Sample(n, 1.0)), g, d);
     }

@@ -3,7 +3,7 @@
 Specification: src/Workbench/Nvae/ (Nvae.cs, NvaeConfig.cs, EncoderResidualCell.cs, GeneratorResidualCell.cs,
 LatentGroup.cs, ResidualNormal.cs, DiagonalNormal.cs, NvaeBatchNorm.cs, WeightNormConv2d.cs,
 SpectralRegularizer.cs + Nn/SpectralNorm.cs, KlBalancer.cs, DiscretizedLogisticMixture.cs, VaeModel.cs,
-NvaeTrainer.cs, NvaeTrainerConfig.cs, Nn/SqueezeExcitation.cs, Nn/DepthwiseConv2dFunction.cs,
+NvaeTrainer.cs, NvaeTrainConfig.cs, Nn/SqueezeExcitation.cs, Nn/DepthwiseConv2dFunction.cs,
 Training/TrainStep.cs, Training/Schedules.cs). Module names/order follow the C# classes.
 
 Small preset (28x28x1, no padding): stem WN-conv3x3 1->12 @28; one preprocessing encoder cell 12->24 (down)
@@ -12,7 +12,7 @@ one decoder cell per group; expansion 3; one postprocessing generator cell 24->1
 12->30 (10-component discretized logistic mixture); residual Normal posterior, no IAF cells, weight norm and
 BN scale penalty on.
 
-Training step (NvaeTrainer.TrainStepOn + TrainStep.Run, NvaeTrainerConfig defaults, Steps = 3000):
+Training step (NvaeTrainer.TrainStepOn + TrainStep.Run, NvaeTrainConfig defaults, Steps = 3000):
 Adamax(lr from warm-up/cosine schedule, betas (0.9, 0.999), eps 1e-3, weight decay 3e-4); loss =
 mean_b(-log p(x|z) + beta * sum_l gamma_l KL_l) + lambda * (sum_i sigma_i + sum_BN max|gamma|) with lambda = 1e-2,
 sigma_i by 4 power iterations per step over every conv (the WN applied weight or the plain weight); KL warm-up
@@ -42,7 +42,7 @@ SMALL = dict(image_channels=1, image_size=28, stem_channels=12, preprocess_block
              postprocess_cells=1, expansion=3, components=10, residual_posterior=True, residual_scale=0.1,
              iaf_cells=0, weight_norm=True, batch_norm_penalty=True)
 
-# NvaeTrainerConfig defaults (the CLI's small preset keeps them; Steps/BatchSize come from the run)
+# NvaeTrainConfig defaults (the CLI's small preset keeps them; Steps/BatchSize come from the run)
 TRAIN = dict(steps=3000, lr=1e-2, min_lr=1e-4, warmup_steps=200, weight_decay=3e-4, max_grad_norm=200.0,
              kl_anneal_fraction=0.3, kl_const_fraction=0.0001, kl_min_coefficient=1e-4, kl_balance=True,
              spectral_lambda=1e-2, power_iterations=4)

@@ -15,7 +15,7 @@ mixture's most probable component's mean, to uint8. Protocol: bench/README.md (c
 
 As Vae.cs builds on Nvae's classes, this replica imports the cells (the generator cell's depthwise conv with the
 hand-written backward, as ours on the CPU), DiagonalNormal, the logistic mixture, the spectral regulariser, the
-schedules, KL balancing and NvaeTrainerConfig's defaults (TRAIN) from nvae.py, and the optimiser step from common.py.
+schedules, KL balancing and NvaeTrainConfig's defaults (TRAIN) from nvae.py, and the optimiser step from common.py.
 """
 import os
 import sys

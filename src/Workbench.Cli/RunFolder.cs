@@ -48,9 +48,12 @@ public sealed record RunInfo(string Model, string Data, long[] Shape, int Batch,
     /// </summary>
     public Workbench.Training.RunConfig ConfigFor(Families.IModelFamily family, string source = "run.json")
     {
+        var config = Config is JsonObject recorded
+            ? Workbench.Training.ConfigEvolution.MoveTrainingFields(recorded, family.ModelConfigType, family.TrainingConfigType)
+            : null;
         object Read(string key, Type type)
         {
-            var node = Config?[key] ?? throw new InvalidDataException($"{source}: config.{key} is missing");
+            var node = config?[key] ?? throw new InvalidDataException($"{source}: config.{key} is missing");
             try
             {
                 var filled = new List<string>();

@@ -185,9 +185,11 @@ public static class ZooCommand
     {
         var family = FamilyRegistry.Get(card.Family);
         var settings = new List<string>();
+        if (card.Run["config"] is not JsonObject config) return settings;
+        config = ConfigEvolution.MoveTrainingFields(config, family.ModelConfigType, family.TrainingConfigType);
         foreach (var (key, type) in new[] { ("model", family.ModelConfigType), ("training", family.TrainingConfigType) })
         {
-            if (card.Run["config"]?[key] is not JsonObject recorded) continue;
+            if (config[key] is not JsonObject recorded) continue;
             foreach (var p in type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
                 if (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<AddedFieldAttribute>(p) is { } added &&
                     !recorded.Any(kv => string.Equals(kv.Key, p.Name, StringComparison.OrdinalIgnoreCase)))

@@ -38,7 +38,7 @@ sealed class GlowFamily(string name) : IModelFamily
     public RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch)
     {
         FamilyDefaults.Shape(train);
-        var training = (FlowTrainConfig)config.Training with { Steps = (int)steps, BatchSize = batch };
+        var training = (FlowTrainConfig)config.Training with { Steps = steps, BatchSize = batch };
         return new RunConfig(config.Model, training);
     }
 

@@ -12,19 +12,19 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
     public string Name => hierarchical ? "nvae" : "vae";
     public string DefaultData => "fashion-mnist";
     public Type ModelConfigType => hierarchical ? typeof(NvaeConfig) : typeof(VaeConfig);
-    public Type TrainingConfigType => typeof(NvaeTrainerConfig);
+    public Type TrainingConfigType => typeof(NvaeTrainConfig);
 
     public RunConfig Preset(string preset) => FamilyDefaults.Preset(preset) == "paper"
-        ? new RunConfig(hierarchical ? new NvaeConfig() : new VaeConfig(), new NvaeTrainerConfig())
-        : new RunConfig(hierarchical ? NvaeConfig.Small : VaeConfig.Small, new NvaeTrainerConfig());
+        ? new RunConfig(hierarchical ? new NvaeConfig() : new VaeConfig(), new NvaeTrainConfig())
+        : new RunConfig(hierarchical ? NvaeConfig.Small : VaeConfig.Small, new NvaeTrainConfig());
 
     public IReadOnlySet<string> ResumeSafe { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        nameof(NvaeTrainerConfig.Steps), nameof(NvaeTrainerConfig.LearningRate), nameof(NvaeTrainerConfig.MinLearningRate),
-        nameof(NvaeTrainerConfig.WarmupSteps), nameof(NvaeTrainerConfig.MaxGradNorm), nameof(NvaeTrainerConfig.KlAnnealFraction),
-        nameof(NvaeTrainerConfig.KlConstFraction), nameof(NvaeTrainerConfig.KlMinCoefficient), nameof(NvaeTrainerConfig.SpectralLambda),
-        nameof(NvaeTrainerConfig.SpectralLambdaInit), nameof(NvaeTrainerConfig.PowerIterations),
-        nameof(NvaeTrainerConfig.ActiveUnitThreshold), nameof(NvaeTrainerConfig.LogEvery), nameof(NvaeTrainerConfig.IwSamples),
+        nameof(NvaeTrainConfig.Steps), nameof(NvaeTrainConfig.LearningRate), nameof(NvaeTrainConfig.MinLearningRate),
+        nameof(NvaeTrainConfig.WarmupSteps), nameof(NvaeTrainConfig.MaxGradNorm), nameof(NvaeTrainConfig.KlAnnealFraction),
+        nameof(NvaeTrainConfig.KlConstFraction), nameof(NvaeTrainConfig.KlMinCoefficient), nameof(NvaeTrainConfig.SpectralLambda),
+        nameof(NvaeTrainConfig.SpectralLambdaInit), nameof(NvaeTrainConfig.PowerIterations),
+        nameof(NvaeTrainConfig.ActiveUnitThreshold), nameof(NvaeTrainConfig.LogEvery), nameof(NvaeTrainConfig.IwSamples),
     };
 
     public object CheckpointConfig(RunConfig config) => config;
@@ -38,7 +38,7 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
             VaeConfig v => v with { ImageChannels = c, ImageSize = size },
             var other => throw new ArgumentException($"not an NVAE/VAE config: {other.GetType().Name}"),
         };
-        var training = (NvaeTrainerConfig)config.Training with { Steps = steps, BatchSize = batch };
+        var training = (NvaeTrainConfig)config.Training with { Steps = steps, BatchSize = batch };
         return new RunConfig(model, training);
     }
 
@@ -46,7 +46,7 @@ sealed class NvaeFamily(bool hierarchical) : IModelFamily
     {
         VaeModel model = config.Model is NvaeConfig n ? new Workbench.Nvae.Nvae(n) : new Vae((VaeConfig)config.Model);
         model.to(device);
-        return new NvaeTrainer(model, (NvaeTrainerConfig)config.Training, train, test, seed);
+        return new NvaeTrainer(model, (NvaeTrainConfig)config.Training, train, test, seed);
     }
 
     public nn.Module InferenceModule(Trainer trainer) => ((NvaeTrainer)trainer).Model;

@@ -6,31 +6,31 @@ using static TorchSharp.torch;
 
 namespace Workbench.Cli.Families;
 
-/// <summary>StyleGAN2's settings all live in <see cref="StyleGan2Config"/>; this is its (empty) training record.</summary>
-public sealed record NoTrainingSettings;
-
 /// <summary>StyleGAN2 (<c>stylegan2</c>), trained on the procedural faces by default.</summary>
 sealed class StyleGan2Family : IModelFamily
 {
     public string Name => "stylegan2";
     public string DefaultData => "faces32";
     public Type ModelConfigType => typeof(StyleGan2Config);
-    public Type TrainingConfigType => typeof(NoTrainingSettings);
+    public Type TrainingConfigType => typeof(StyleGan2TrainConfig);
 
     public RunConfig Preset(string preset) =>
-        new(FamilyDefaults.Preset(preset) == "paper" ? new StyleGan2Config() : StyleGan2Config.Small, new NoTrainingSettings());
+        FamilyDefaults.Preset(preset) == "paper"
+            ? new(new StyleGan2Config(), new StyleGan2TrainConfig())
+            : new(StyleGan2Config.Small, StyleGan2TrainConfig.Small);
 
     public IReadOnlySet<string> ResumeSafe { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        nameof(StyleGan2Config.LearningRate),
+        nameof(StyleGan2TrainConfig.Steps), nameof(StyleGan2TrainConfig.LearningRate), nameof(StyleGan2TrainConfig.LogEvery),
     };
 
-    public object CheckpointConfig(RunConfig config) => config.Model;
+    public object CheckpointConfig(RunConfig config) => config;
 
     public RunConfig Resolve(RunConfig config, ImageDataset train, long steps, int batch)
     {
         var (c, size) = FamilyDefaults.Shape(train);
-        return config with { Model = (StyleGan2Config)config.Model with { ImageChannels = c, Resolution = size, BatchSize = batch } };
+        return new RunConfig((StyleGan2Config)config.Model with { ImageChannels = c, Resolution = size },
+            (StyleGan2TrainConfig)config.Training with { Steps = steps, BatchSize = batch });
     }
 
     public Trainer CreateTrainer(RunConfig config, Device device, long[] shape, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
@@ -40,7 +40,7 @@ sealed class StyleGan2Family : IModelFamily
         var d = new StyleGan2Discriminator(c);
         g.to(device);
         d.to(device);
-        return new StyleGan2Trainer(g, d, c, train, test, seed);
+        return new StyleGan2Trainer(g, d, (StyleGan2TrainConfig)config.Training, train, test, seed);
     }
 
     public nn.Module InferenceModule(Trainer trainer) => ((StyleGan2Trainer)trainer).GEma;

@@ -7,34 +7,47 @@ namespace Workbench.Diffusion;
 /// with 32 groups (35.7M parameters at 32×32). <see cref="Small"/> is the CPU preset for 28×28 Fashion-MNIST; an
 /// ablation is one <c>with { … }</c> (e.g. <c>Small with { Schedule = BetaScheduleKind.Cosine }</c>).
 /// </summary>
-/// <param name="ImageChannels">channels of the data (set from the data by the command line).</param>
-/// <param name="ImageSize">side of the square images.</param>
-/// <param name="Timesteps">T.</param>
-/// <param name="Schedule">linear (DDPM) or cosine (Nichol &amp; Dhariwal 2021) β schedule.</param>
-/// <param name="BetaStart">β_1 of the linear schedule.</param>
-/// <param name="BetaEnd">β_T of the linear schedule.</param>
-/// <param name="Variance">σ_t² of the reverse process: β_t (Large) or β̃_t (Small).</param>
-/// <param name="Channels">base width of the U-Net (also the sinusoid width of the time embedding).</param>
-/// <param name="ChannelMultipliers">width multiplier per resolution, from the input's down (one downsampling between each).</param>
-/// <param name="ResBlocks">residual blocks per resolution on the way down (one more on the way up).</param>
-/// <param name="AttentionResolutions">feature-map sides at which a self-attention block follows each residual block.</param>
-/// <param name="Dropout">dropout rate inside the residual blocks.</param>
-/// <param name="NormGroups">GroupNorm groups (reduced to a divisor of the width where needed).</param>
-public sealed record DiffusionConfig(
-    int ImageChannels = 3,
-    int ImageSize = 32,
-    int Timesteps = 1000,
-    BetaScheduleKind Schedule = BetaScheduleKind.Linear,
-    double BetaStart = 1e-4,
-    double BetaEnd = 0.02,
-    ReverseVariance Variance = ReverseVariance.Large,
-    int Channels = 128,
-    int[]? ChannelMultipliers = null,
-    int ResBlocks = 2,
-    int[]? AttentionResolutions = null,
-    double Dropout = 0.1,
-    int NormGroups = 32)
+public sealed record DiffusionConfig
 {
+    /// <summary>Channels of the data (set from the data by the command line).</summary>
+    public int ImageChannels { get; init; } = 3;
+
+    /// <summary>Side of the square images.</summary>
+    public int ImageSize { get; init; } = 32;
+
+    /// <summary>T, the number of diffusion steps.</summary>
+    public int Timesteps { get; init; } = 1000;
+
+    /// <summary>Linear (DDPM) or cosine (Nichol &amp; Dhariwal 2021) β schedule.</summary>
+    public BetaScheduleKind Schedule { get; init; } = BetaScheduleKind.Linear;
+
+    /// <summary>β_1 of the linear schedule.</summary>
+    public double BetaStart { get; init; } = 1e-4;
+
+    /// <summary>β_T of the linear schedule.</summary>
+    public double BetaEnd { get; init; } = 0.02;
+
+    /// <summary>σ_t² of the reverse process: β_t (Large) or β̃_t (Small).</summary>
+    public ReverseVariance Variance { get; init; } = ReverseVariance.Large;
+
+    /// <summary>Base width of the U-Net (also the sinusoid width of the time embedding).</summary>
+    public int Channels { get; init; } = 128;
+
+    /// <summary>Width multiplier per resolution, from the input's down (one downsampling between each).</summary>
+    public int[]? ChannelMultipliers { get; init; }
+
+    /// <summary>Residual blocks per resolution on the way down (one more on the way up).</summary>
+    public int ResBlocks { get; init; } = 2;
+
+    /// <summary>Feature-map sides at which a self-attention block follows each residual block.</summary>
+    public int[]? AttentionResolutions { get; init; }
+
+    /// <summary>Dropout rate inside the residual blocks.</summary>
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary>GroupNorm groups (reduced to a divisor of the width where needed).</summary>
+    public int NormGroups { get; init; } = 32;
+
     /// <summary>The multipliers in use (the paper's (1, 2, 2, 2) when not set).</summary>
     public int[] Multipliers => ChannelMultipliers ?? new[] { 1, 2, 2, 2 };
 
@@ -51,7 +64,6 @@ public sealed record DiffusionConfig(
     /// CPU preset for 1×28×28 Fashion-MNIST: T = 1000 and the paper's linear schedule kept; a U-Net of 32 base channels,
     /// multipliers (1, 2, 2) over 28 → 14 → 7, one residual block per resolution, attention at 7×7, no dropout, 8 groups.
     /// </summary>
-    public static DiffusionConfig Small => new(
-        ImageChannels: 1, ImageSize: 28, Channels: 32, ChannelMultipliers: new[] { 1, 2, 2 }, ResBlocks: 1,
-        AttentionResolutions: new[] { 7 }, Dropout: 0, NormGroups: 8);
+    public static DiffusionConfig Small => new() { ImageChannels = 1, ImageSize = 28, Channels = 32, ChannelMultipliers = new[] { 1, 2, 2 }, ResBlocks = 1,
+        AttentionResolutions = new[] { 7 }, Dropout = 0, NormGroups = 8 };
 }

@@ -10,18 +10,18 @@ public enum FlowOptimizer { Adam, Adamax }
 /// </summary>
 public sealed record FlowTrainConfig
 {
-    public int Steps { get; init; } = 3000;
+    public long Steps { get; init; } = 3000;
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>Linear warm-up of the learning rate from 0 over this many steps.</summary>
-    public int WarmupSteps { get; init; } = 200;
+    public long WarmupSteps { get; init; } = 200;
     public FlowOptimizer Optimizer { get; init; } = FlowOptimizer.Adam;
     /// <summary>Clip the global gradient norm to this value (null: no clipping).</summary>
     public double? MaxGradNorm { get; init; } = 100;
     /// <summary>Log the (smoothed over the interval) train bits/dim every this many steps.</summary>
     public int LogEvery { get; init; } = 50;
     /// <summary>Held-out bits/dim every this many steps and at the end (0: only at the end).</summary>
-    public int EvalEvery { get; init; } = 500;
+    public long EvalEvery { get; init; } = 500;
     /// <summary>Held-out examples evaluated (null: the whole test set).</summary>
     public long? EvalLimit { get; init; }
     public int EvalBatchSize { get; init; } = 500;

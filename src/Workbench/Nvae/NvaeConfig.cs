@@ -10,50 +10,68 @@ namespace Workbench.Nvae;
 /// (res_dist) and num_nf = 1, i.e. one pair of IAF cells per group (<see cref="IafCells"/> = 2).
 /// <see cref="Small"/> is the CPU preset for 28×28 Fashion-MNIST.
 /// </summary>
-/// <param name="ImageChannels">1 for grayscale, 3 for RGB.</param>
-/// <param name="ImageSize">side of the square input; must be divisible by 2^(PreprocessBlocks + scales − 1).</param>
-/// <param name="StemChannels">width after the stem conv (at full resolution); each downsampling doubles it.</param>
-/// <param name="PreprocessBlocks">downsampling blocks before the first latent scale (each halves the side); the
-/// postprocessing path has as many upsampling blocks.</param>
-/// <param name="PreprocessCells">encoder cells per preprocessing block (the last one downsamples).</param>
-/// <param name="GroupsPerScale">latent groups per scale, from the smallest scale (sampled first) to the largest.</param>
-/// <param name="LatentChannels">channels of every latent group.</param>
-/// <param name="EncoderCellsPerGroup">bottom-up residual cells per group.</param>
-/// <param name="DecoderCellsPerGroup">top-down residual cells per group (not before the first group).</param>
-/// <param name="PostprocessCells">generator cells per postprocessing block (the first one upsamples).</param>
-/// <param name="Expansion">generator cells' 1×1 expansion factor (6 in the paper).</param>
-/// <param name="Components">mixture components of the discretized logistic likelihood.</param>
-/// <param name="Likelihood">output distribution.</param>
-/// <param name="ResidualPosterior">Section 3.2 on (q = N(μ_p + Δμ, σ_p·Δσ)) or off (the encoder predicts q's
-/// parameters directly).</param>
-/// <param name="ResidualScale">s in output = skip + s·cell.</param>
-/// <param name="IafCells">volume-preserving inverse autoregressive flow cells applied to each group's posterior
-/// sample (<see cref="InverseAutoregressiveCell"/>, alternating the autoregressive order; the reference's num_nf
-/// counts pairs, so num_nf = 1 is 2 here; 0 = off).</param>
-/// <param name="WeightNorm">weight normalisation w = g·v/‖v‖ per output channel on the convs NVAE normalises
-/// (<see cref="WeightNormConv2d"/>; Section 3.1; on in NVAE's code).</param>
-/// <param name="BatchNormPenalty">add Σ_layers max|γ| of the BN scales to the loss, weighted with the spectral
-/// coefficient λ (<see cref="VaeModel.BatchNormScalePenalty"/>; Section 3.1; on in NVAE's code).</param>
-public sealed record NvaeConfig(
-    int ImageChannels = 3,
-    int ImageSize = 32,
-    int StemChannels = 128,
-    int PreprocessBlocks = 1,
-    int PreprocessCells = 2,
-    int[]? GroupsPerScale = null,
-    int LatentChannels = 20,
-    int EncoderCellsPerGroup = 2,
-    int DecoderCellsPerGroup = 2,
-    int PostprocessCells = 2,
-    int Expansion = 6,
-    int Components = 10,
-    LikelihoodKind Likelihood = LikelihoodKind.DiscretizedLogisticMixture,
-    bool ResidualPosterior = true,
-    double ResidualScale = 0.1,
-    int IafCells = 2,
-    bool WeightNorm = true,
-    bool BatchNormPenalty = true)
+public sealed record NvaeConfig
 {
+    /// <summary>1 for grayscale, 3 for RGB.</summary>
+    public int ImageChannels { get; init; } = 3;
+
+    /// <summary>Side of the square input; must be divisible by 2^(PreprocessBlocks + scales − 1).</summary>
+    public int ImageSize { get; init; } = 32;
+
+    /// <summary>Width after the stem conv (at full resolution); each downsampling doubles it.</summary>
+    public int StemChannels { get; init; } = 128;
+
+    /// <summary>Downsampling blocks before the first latent scale (each halves the side); the
+    /// postprocessing path has as many upsampling blocks.</summary>
+    public int PreprocessBlocks { get; init; } = 1;
+
+    /// <summary>Encoder cells per preprocessing block (the last one downsamples).</summary>
+    public int PreprocessCells { get; init; } = 2;
+
+    /// <summary>Latent groups per scale, from the smallest scale (sampled first) to the largest.</summary>
+    public int[]? GroupsPerScale { get; init; }
+
+    /// <summary>Channels of every latent group.</summary>
+    public int LatentChannels { get; init; } = 20;
+
+    /// <summary>Bottom-up residual cells per group.</summary>
+    public int EncoderCellsPerGroup { get; init; } = 2;
+
+    /// <summary>Top-down residual cells per group (not before the first group).</summary>
+    public int DecoderCellsPerGroup { get; init; } = 2;
+
+    /// <summary>Generator cells per postprocessing block (the first one upsamples).</summary>
+    public int PostprocessCells { get; init; } = 2;
+
+    /// <summary>Generator cells' 1×1 expansion factor (6 in the paper).</summary>
+    public int Expansion { get; init; } = 6;
+
+    /// <summary>Mixture components of the discretized logistic likelihood.</summary>
+    public int Components { get; init; } = 10;
+
+    /// <summary>Output distribution.</summary>
+    public LikelihoodKind Likelihood { get; init; } = LikelihoodKind.DiscretizedLogisticMixture;
+
+    /// <summary>Section 3.2 on (q = N(μ_p + Δμ, σ_p·Δσ)) or off (the encoder predicts q's
+    /// parameters directly).</summary>
+    public bool ResidualPosterior { get; init; } = true;
+
+    /// <summary>S in output = skip + s·cell.</summary>
+    public double ResidualScale { get; init; } = 0.1;
+
+    /// <summary>Volume-preserving inverse autoregressive flow cells applied to each group's posterior
+    /// sample (<see cref="InverseAutoregressiveCell"/>, alternating the autoregressive order; the reference's num_nf
+    /// counts pairs, so num_nf = 1 is 2 here; 0 = off).</summary>
+    public int IafCells { get; init; } = 2;
+
+    /// <summary>Weight normalisation w = g·v/‖v‖ per output channel on the convs NVAE normalises
+    /// (<see cref="WeightNormConv2d"/>; Section 3.1; on in NVAE's code).</summary>
+    public bool WeightNorm { get; init; } = true;
+
+    /// <summary>Add Σ_layers max|γ| of the BN scales to the loss, weighted with the spectral
+    /// coefficient λ (<see cref="VaeModel.BatchNormScalePenalty"/>; Section 3.1; on in NVAE's code).</summary>
+    public bool BatchNormPenalty { get; init; } = true;
+
     /// <summary>Group counts, smallest scale first (default: one scale of 30 groups, as for CIFAR-10).</summary>
     public int[] Groups => GroupsPerScale ?? new[] { 30 };
 
@@ -75,15 +93,13 @@ public sealed record NvaeConfig(
     /// 3 instead of 6 (speed), one postprocessing block back to 28×28, a 10-component logistic mixture, no IAF
     /// cells; weight normalisation and the BN scale penalty on, as in the reference.
     /// </summary>
-    public static NvaeConfig Small => new(
-        ImageChannels: 1, ImageSize: 28, StemChannels: 12, PreprocessBlocks: 1, PreprocessCells: 1,
-        GroupsPerScale: new[] { 2, 2 }, LatentChannels: 20, EncoderCellsPerGroup: 1, DecoderCellsPerGroup: 1,
-        PostprocessCells: 1, Expansion: 3, Components: 10, IafCells: 0, WeightNorm: true, BatchNormPenalty: true);
+    public static NvaeConfig Small => new() { ImageChannels = 1, ImageSize = 28, StemChannels = 12, PreprocessBlocks = 1, PreprocessCells = 1,
+        GroupsPerScale = new[] { 2, 2 }, LatentChannels = 20, EncoderCellsPerGroup = 1, DecoderCellsPerGroup = 1,
+        PostprocessCells = 1, Expansion = 3, Components = 10, IafCells = 0, WeightNorm = true, BatchNormPenalty = true };
 
     /// <summary>A tiny preset for unit tests (8×8 grayscale, two scales of one group each, no IAF cells,
     /// weight normalisation and the BN scale penalty on).</summary>
-    public static NvaeConfig Tiny => new(
-        ImageChannels: 1, ImageSize: 8, StemChannels: 4, PreprocessBlocks: 1, PreprocessCells: 1,
-        GroupsPerScale: new[] { 1, 1 }, LatentChannels: 2, EncoderCellsPerGroup: 1, DecoderCellsPerGroup: 1,
-        PostprocessCells: 1, Expansion: 2, Components: 2, IafCells: 0, WeightNorm: true, BatchNormPenalty: true);
+    public static NvaeConfig Tiny => new() { ImageChannels = 1, ImageSize = 8, StemChannels = 4, PreprocessBlocks = 1, PreprocessCells = 1,
+        GroupsPerScale = new[] { 1, 1 }, LatentChannels = 2, EncoderCellsPerGroup = 1, DecoderCellsPerGroup = 1,
+        PostprocessCells = 1, Expansion = 2, Components = 2, IafCells = 0, WeightNorm = true, BatchNormPenalty = true };
 }

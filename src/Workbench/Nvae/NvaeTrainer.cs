@@ -28,22 +28,22 @@ public sealed class NvaeTrainer : Trainer
     /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="Trainer.TrainStepOn"/>).</param>
     /// <param name="test">held-out data for <see cref="Trainer.Run(RunOptions, CancellationToken)"/>'s evaluation at the end (null: none).</param>
     /// <param name="seed">the own loader's shuffling seed.</param>
-    public NvaeTrainer(VaeModel model, NvaeTrainerConfig? config = null, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
-        : base(train, test, (config ?? new NvaeTrainerConfig()).BatchSize, seed, model.parameters().First().device)
+    public NvaeTrainer(VaeModel model, NvaeTrainConfig? config = null, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
+        : base(train, test, (config ?? new NvaeTrainConfig()).BatchSize, seed, model.parameters().First().device)
     {
         this.model = model;
-        Config = config ?? new NvaeTrainerConfig();
+        Config = config ?? new NvaeTrainConfig();
         parameters = model.parameters().ToArray();
         optimizer = optim.Adamax(parameters, lr: Config.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-3, weight_decay: Config.WeightDecay);
         alpha = tensor(model.BalanceAlpha.Select(a => (float)a).ToArray());
     }
 
-    public NvaeTrainerConfig Config { get; }
+    public NvaeTrainConfig Config { get; }
 
     /// <summary>The VAE being trained.</summary>
     public VaeModel Model => model;
 
-    /// <summary>Linear warm-up then cosine decay to the minimum at <see cref="NvaeTrainerConfig.Steps"/>.</summary>
+    /// <summary>Linear warm-up then cosine decay to the minimum at <see cref="NvaeTrainConfig.Steps"/>.</summary>
     public override double LearningRateAt(long step) =>
         Schedules.WarmupCosine(step, Config.LearningRate, Config.WarmupSteps, Config.Steps, Config.MinLearningRate);
 
@@ -100,7 +100,7 @@ public sealed class NvaeTrainer : Trainer
 
     /// <summary>
     /// Held-out metrics on the first <paramref name="limit"/> examples (null: all): the negative ELBO (closed-form KL)
-    /// and the importance-weighted bound with <see cref="NvaeTrainerConfig.IwSamples"/> samples, both in bits/dim
+    /// and the importance-weighted bound with <see cref="NvaeTrainConfig.IwSamples"/> samples, both in bits/dim
     /// (test_bpd_elbo, test_bpd_iw, iw_samples), and the KL and active units of each group (test_kl_g{l}, test_au_g{l};
     /// <see cref="KlStatistics"/>).
     /// </summary>

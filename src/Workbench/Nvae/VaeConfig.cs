@@ -5,29 +5,39 @@ namespace Workbench.Nvae;
 /// scale with a N(0, I) prior, an encoder of <see cref="EncoderResidualCell"/>s, a decoder of
 /// <see cref="GeneratorResidualCell"/>s and the same likelihoods. The baseline the notebook compares NVAE against.
 /// </summary>
-/// <param name="ImageChannels">1 for grayscale, 3 for RGB.</param>
-/// <param name="ImageSize">side of the square input.</param>
-/// <param name="StemChannels">width of the stem conv at full resolution.</param>
-/// <param name="LatentChannels">channels of the single latent group.</param>
-/// <param name="Expansion">generator cells' expansion factor.</param>
-/// <param name="Components">mixture components of the logistic likelihood.</param>
-/// <param name="Likelihood">output distribution.</param>
-/// <param name="ResidualScale">s in output = skip + s·cell.</param>
-/// <param name="Widths">encoder widths after each downsampling (the decoder mirrors them); the latent lives at
-/// ImageSize / 2^Widths.Length.</param>
-/// <param name="CellsPerScale">extra (non-resampling) cells per scale in encoder and decoder.</param>
-public sealed record VaeConfig(
-    int ImageChannels = 1,
-    int ImageSize = 28,
-    int StemChannels = 12,
-    int[]? Widths = null,
-    int LatentChannels = 20,
-    int CellsPerScale = 1,
-    int Expansion = 3,
-    int Components = 10,
-    LikelihoodKind Likelihood = LikelihoodKind.DiscretizedLogisticMixture,
-    double ResidualScale = 0.1)
+public sealed record VaeConfig
 {
+    /// <summary>1 for grayscale, 3 for RGB.</summary>
+    public int ImageChannels { get; init; } = 1;
+
+    /// <summary>Side of the square input.</summary>
+    public int ImageSize { get; init; } = 28;
+
+    /// <summary>Width of the stem conv at full resolution.</summary>
+    public int StemChannels { get; init; } = 12;
+
+    /// <summary>Encoder widths after each downsampling (the decoder mirrors them); the latent lives at
+    /// ImageSize / 2^Widths.Length.</summary>
+    public int[]? Widths { get; init; }
+
+    /// <summary>Channels of the single latent group.</summary>
+    public int LatentChannels { get; init; } = 20;
+
+    /// <summary>Extra (non-resampling) cells per scale in encoder and decoder.</summary>
+    public int CellsPerScale { get; init; } = 1;
+
+    /// <summary>Generator cells' expansion factor.</summary>
+    public int Expansion { get; init; } = 3;
+
+    /// <summary>Mixture components of the logistic likelihood.</summary>
+    public int Components { get; init; } = 10;
+
+    /// <summary>Output distribution.</summary>
+    public LikelihoodKind Likelihood { get; init; } = LikelihoodKind.DiscretizedLogisticMixture;
+
+    /// <summary>S in output = skip + s·cell.</summary>
+    public double ResidualScale { get; init; } = 0.1;
+
     public int[] Scales => Widths ?? new[] { 24, 48 };
 
     /// <summary>
@@ -38,5 +48,5 @@ public sealed record VaeConfig(
     public static VaeConfig Small => new();
 
     /// <summary>Unit-test size: 8×8 grayscale, latent 2×2×2.</summary>
-    public static VaeConfig Tiny => new(ImageSize: 8, StemChannels: 4, Widths: new[] { 4, 8 }, LatentChannels: 2, Expansion: 2, Components: 2);
+    public static VaeConfig Tiny => new() { ImageSize = 8, StemChannels = 4, Widths = new[] { 4, 8 }, LatentChannels = 2, Expansion = 2, Components = 2 };
 }

@@ -6,29 +6,39 @@ namespace Workbench.StyleGan2;
 /// w starting at 0.05·σ_w and ramped to 0 over the first 75%, noise regularisation weight 1e5, w_avg and σ_w from
 /// 10,000 samples); <see cref="Small"/> is the CPU preset.
 /// </summary>
-/// <param name="Steps">Adam steps per projection.</param>
-/// <param name="InitialLearningRate">the peak learning rate.</param>
-/// <param name="LrRampupLength">fraction of the steps of the linear warm-up.</param>
-/// <param name="LrRampdownLength">fraction of the steps of the cosine ramp-down at the end.</param>
-/// <param name="InitialNoiseFactor">the noise on w at the start, relative to σ_w.</param>
-/// <param name="NoiseRampLength">fraction of the steps over which that noise falls (quadratically) to zero.</param>
-/// <param name="RegularizeNoiseWeight">weight of the noise maps' autocorrelation penalty.</param>
-/// <param name="WAvgSamples">samples of f(z) for w_avg and σ_w.</param>
-/// <param name="PixelWeight">weight of the per-pixel mean squared error (images in [−1, 1]) beside the perceptual
-/// distance: ours, the paper uses LPIPS alone.</param>
-/// <param name="FeatureSide">side the ResNet-18 distance sees (<see cref="Metrics.ResNet18Network"/>; 224 = the metric's).</param>
-public sealed record ProjectionConfig(
-    int Steps = 1000,
-    double InitialLearningRate = 0.1,
-    double LrRampupLength = 0.05,
-    double LrRampdownLength = 0.25,
-    double InitialNoiseFactor = 0.05,
-    double NoiseRampLength = 0.75,
-    double RegularizeNoiseWeight = 1e5,
-    double PixelWeight = 1.0,
-    int WAvgSamples = 10_000,
-    int FeatureSide = 224)
+public sealed record ProjectionConfig
 {
+    /// <summary>Adam steps per projection.</summary>
+    public int Steps { get; init; } = 1000;
+
+    /// <summary>The peak learning rate.</summary>
+    public double InitialLearningRate { get; init; } = 0.1;
+
+    /// <summary>Fraction of the steps of the linear warm-up.</summary>
+    public double LrRampupLength { get; init; } = 0.05;
+
+    /// <summary>Fraction of the steps of the cosine ramp-down at the end.</summary>
+    public double LrRampdownLength { get; init; } = 0.25;
+
+    /// <summary>The noise on w at the start, relative to σ_w.</summary>
+    public double InitialNoiseFactor { get; init; } = 0.05;
+
+    /// <summary>Fraction of the steps over which that noise falls (quadratically) to zero.</summary>
+    public double NoiseRampLength { get; init; } = 0.75;
+
+    /// <summary>Weight of the noise maps' autocorrelation penalty.</summary>
+    public double RegularizeNoiseWeight { get; init; } = 1e5;
+
+    /// <summary>Weight of the per-pixel mean squared error (images in [−1, 1]) beside the perceptual
+    /// distance: ours, the paper uses LPIPS alone.</summary>
+    public double PixelWeight { get; init; } = 1.0;
+
+    /// <summary>Samples of f(z) for w_avg and σ_w.</summary>
+    public int WAvgSamples { get; init; } = 10_000;
+
+    /// <summary>Side the ResNet-18 distance sees (<see cref="Metrics.ResNet18Network"/>; 224 = the metric's).</summary>
+    public int FeatureSide { get; init; } = 224;
+
     /// <summary>The CPU preset: 200 steps, w statistics from 2,000 samples, the distance at 128×128.</summary>
     public static ProjectionConfig Small => new() { Steps = 200, WAvgSamples = 2_000, FeatureSide = 128 };
 

@@ -1,11 +1,10 @@
 namespace Workbench.StyleGan2;
 
 /// <summary>
-/// Everything that defines a StyleGAN2 model and its training. The defaults are the paper's config F for FFHQ
-/// (Karras et al. 2020, Table 1 and Appendix B; 1024², channel base 32768 capped at 512, 8 mapping layers,
-/// R1 γ = 10 every 16 D steps, path length weight 2 every 4 G steps, mixing 0.9, Adam lr 0.002 β = (0, 0.99),
-/// batch 32, G EMA half-life 10 kimg). <see cref="Small"/> is the 32x32 CPU preset. An ablation is one
-/// <c>with { … }</c>, e.g. <c>StyleGan2Config.Small with { Demodulate = false }</c>.
+/// The StyleGAN2 generator and discriminator (their training is <see cref="StyleGan2TrainConfig"/>). The defaults are
+/// the paper's config F for FFHQ (Karras et al. 2020, Table 1 and Appendix B; 1024², channel base 32768 capped at 512,
+/// 8 mapping layers, minibatch standard deviation over groups of 4). <see cref="Small"/> is the 32x32 CPU preset. An
+/// ablation is one <c>with { … }</c>, e.g. <c>StyleGan2Config.Small with { Demodulate = false }</c>.
 /// </summary>
 public sealed record StyleGan2Config
 {
@@ -36,36 +35,9 @@ public sealed record StyleGan2Config
     public int MbstdGroupSize { get; init; } = 4;
     public int MbstdFeatures { get; init; } = 1;
 
-    public double R1Gamma { get; init; } = 10.0;
-    /// <summary>Lazy R1: every this many D steps (Section 3.1); 0 disables R1.</summary>
-    public int R1Interval { get; init; } = 16;
-    public double PathLengthWeight { get; init; } = 2.0;
-    /// <summary>Lazy path length regularisation: every this many G steps; 0 disables it.</summary>
-    public int PathLengthInterval { get; init; } = 4;
-    public double PathLengthDecay { get; init; } = 0.01;
-    /// <summary>false (the official code): the penalty's target is the updated running mean a + decay·(mean(l) − a),
-    /// which carries gradient through mean(l); true: the target is a constant.</summary>
-    [Training.AddedField("true", "on 2026-12-06")]
-    public bool PathLengthDetachMean { get; init; } = false;
-    /// <summary>The path-length pass uses batch / this (the official code's pl_batch_shrink).</summary>
-    public int PathLengthBatchShrink { get; init; } = 2;
-    public double MixingProbability { get; init; } = 0.9;
-
-    public double LearningRate { get; init; } = 0.002;
-    public double Beta1 { get; init; } = 0.0;
-    public double Beta2 { get; init; } = 0.99;
-    public double AdamEpsilon { get; init; } = 1e-8;
-    public int BatchSize { get; init; } = 32;
-
-    /// <summary>Half-life of the generator EMA, in thousands of images.</summary>
-    public double EmaHalfLifeKimg { get; init; } = 10.0;
-    /// <summary>If set, the half-life is at most this fraction of the images seen so far (the official ema_rampup).</summary>
-    public double? EmaRampup { get; init; } = null;
-
     /// <summary>
     /// The 32x32 CPU preset (the configuration of papers/stylegan2.md's run): maps 64/64/32/16 at 4/8/16/32,
-    /// z and w of 128, 4 mapping layers, batch 16, γ = 0.1 (the official small-resolution range), EMA half-life
-    /// 10 kimg ramped up over the first images, non-fused modulated convolutions (faster on CPUs).
+    /// z and w of 128, 4 mapping layers, non-fused modulated convolutions (faster on CPUs).
     /// </summary>
     public static StyleGan2Config Small => new()
     {
@@ -76,10 +48,6 @@ public sealed record StyleGan2Config
         ChannelBase = 512,
         ChannelMax = 64,
         FusedModconv = false,
-        R1Gamma = 0.1,
-        BatchSize = 16,
-        EmaHalfLifeKimg = 10.0,
-        EmaRampup = 0.05,
     };
 
     /// <summary>log2(Resolution).</summary>
@@ -99,10 +67,5 @@ public sealed record StyleGan2Config
         if (ImageChannels < 1) throw new ArgumentException($"StyleGan2Config.ImageChannels must be >= 1, got {ImageChannels}");
         if (ZDim < 1 || WDim < 1) throw new ArgumentException($"StyleGan2Config: ZDim={ZDim}, WDim={WDim} must be >= 1");
         if (MappingLayers < 1) throw new ArgumentException($"StyleGan2Config.MappingLayers must be >= 1, got {MappingLayers}");
-        if (BatchSize < 1) throw new ArgumentException($"StyleGan2Config.BatchSize must be >= 1, got {BatchSize}");
-        if (R1Interval < 0 || PathLengthInterval < 0)
-            throw new ArgumentException($"StyleGan2Config: intervals must be >= 0 (0 disables), got R1Interval={R1Interval}, PathLengthInterval={PathLengthInterval}");
-        if (PathLengthBatchShrink < 1) throw new ArgumentException($"StyleGan2Config.PathLengthBatchShrink must be >= 1, got {PathLengthBatchShrink}");
-        if (MixingProbability is < 0 or > 1) throw new ArgumentException($"StyleGan2Config.MixingProbability must be in [0, 1], got {MixingProbability}");
     }
 }

@@ -24,21 +24,21 @@ public sealed class StyleGan2Trainer : Trainer
 
     /// <param name="g">the generator to train (its device is the trainer's).</param>
     /// <param name="d">the discriminator to train.</param>
-    /// <param name="config">the model and training settings.</param>
+    /// <param name="config">the training settings (the networks' are <c>g.Config</c>).</param>
     /// <param name="train">the training images of the trainer's own loader (null: pass every real batch to <see cref="Trainer.TrainStepOn"/>).</param>
     /// <param name="test">held-out images (a GAN measures none in training; see <see cref="Measure"/>).</param>
     /// <param name="seed">the own loader's shuffling seed.</param>
     /// <remarks>G_ema is built here like G (drawing from libtorch's global generator as building G does), then set to
     /// G's weights.</remarks>
-    public StyleGan2Trainer(StyleGan2Generator g, StyleGan2Discriminator d, StyleGan2Config config,
+    public StyleGan2Trainer(StyleGan2Generator g, StyleGan2Discriminator d, StyleGan2TrainConfig config,
         ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
-        : base(CheckShape(config, train), test, config.BatchSize, seed, g.parameters().First().device)
+        : base(CheckShape(g.Config, config, train), test, config.BatchSize, seed, g.parameters().First().device)
     {
         Config = config;
         _device = g.parameters().First().device;
         G = g;
         D = d;
-        GEma = new StyleGan2Generator(config);
+        GEma = new StyleGan2Generator(g.Config);
         GEma.to(_device);
         _ema = new Ema(G, GEma);   // shadow parameters stop requiring gradients; buffers are copied
         _ema.CopyFromSource();
@@ -50,9 +50,10 @@ public sealed class StyleGan2Trainer : Trainer
         PathLength = new PathLengthRegularizer(config.PathLengthWeight, config.PathLengthDecay, config.PathLengthDetachMean);
     }
 
-    static ImageDataset? CheckShape(StyleGan2Config config, ImageDataset? data)
+    static ImageDataset? CheckShape(StyleGan2Config config, StyleGan2TrainConfig training, ImageDataset? data)
     {
         config.Validate();
+        training.Validate();
         return data is not null && (data.Channels != config.ImageChannels || data.Height != config.Resolution || data.Width != config.Resolution)
             ? throw new ArgumentException(
                 $"StyleGan2Trainer: dataset {data.Name} has images {data.Channels}x{data.Height}x{data.Width}, but the config wants " +
@@ -60,7 +61,7 @@ public sealed class StyleGan2Trainer : Trainer
             : data;
     }
 
-    public StyleGan2Config Config { get; }
+    public StyleGan2TrainConfig Config { get; }
     public StyleGan2Generator G { get; }
     public StyleGan2Discriminator D { get; }
     /// <summary>The exponential moving average of G: use it for samples and evaluation.</summary>
@@ -78,7 +79,7 @@ public sealed class StyleGan2Trainer : Trainer
     private Tensor MixedWs(long batch, bool updateWAvg)
     {
         using var scope = NewDisposeScope();
-        var z = randn(new long[] { batch, Config.ZDim }, device: _device);
+        var z = randn(new long[] { batch, G.Config.ZDim }, device: _device);
         var ws = G.MapToW(z, updateWAvg: updateWAvg);
         if (Config.MixingProbability > 0)
         {
@@ -87,7 +88,7 @@ public sealed class StyleGan2Trainer : Trainer
             if (u[0] < Config.MixingProbability)
             {
                 int cutoff = 1 + (int)Math.Min(Math.Floor(u[1] * (G.NumWs - 1)), G.NumWs - 2);
-                var ws2 = G.MapToW(randn(new long[] { batch, Config.ZDim }, device: _device));
+                var ws2 = G.MapToW(randn(new long[] { batch, G.Config.ZDim }, device: _device));
                 ws = StyleGan2Generator.MixStyles(ws, ws2, cutoff);
             }
         }
@@ -102,7 +103,8 @@ public sealed class StyleGan2Trainer : Trainer
     /// <summary>The learning rate of both optimizers (constant; the lazy regularisation scales it inside the optimizers).</summary>
     public override double LearningRateAt(long step) => Config.LearningRate;
 
-    protected override int LogEvery => 1;
+    protected override int LogEvery => Config.LogEvery;
+    protected override long? TotalSteps => Config.Steps;
 
     /// <summary>
     /// One iteration, four phases through <see cref="TrainStep.Run"/>: G (non-saturating loss on mixed-style fakes, D
@@ -199,7 +201,7 @@ public sealed class StyleGan2Trainer : Trainer
 
     protected override IReadOnlyDictionary<string, nn.Module> Modules => new Dictionary<string, nn.Module> { ["G"] = G, ["D"] = D, ["G_ema"] = GEma };
     protected override IReadOnlyDictionary<string, optim.Optimizer> Optimizers => new Dictionary<string, optim.Optimizer> { ["G"] = GOpt, ["D"] = DOpt };
-    protected override object CheckpointConfig => Config;
+    protected override object CheckpointConfig => new RunConfig(G.Config, Config);
 
     /// <summary>The optimizers' restored state carries the learning rate they were saved with; this config's applies from here on.</summary>
     protected override void AfterLoad()

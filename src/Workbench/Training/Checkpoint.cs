@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text;
 using System.Buffers.Binary;
 using System.Globalization;
@@ -23,6 +24,19 @@ public sealed record CheckpointInfo(string Path, long Step, string? ConfigType, 
         if (ConfigJson is null) throw new InvalidDataException($"{Path}: the checkpoint stores no config");
         return JsonSerializer.Deserialize<T>(ConfigEvolution.Upgrade(ConfigJson, typeof(T), new List<string>()), Checkpoint.JsonOptions)
                ?? throw new InvalidDataException($"{Path}: the stored config is null");
+    }
+
+    /// <summary>The stored run config's model and training records (from a <see cref="Training.RunConfig"/>, or from a
+    /// model record that also held the training fields, as StyleGAN2 checkpoints did before 2026-12-07).</summary>
+    public (TModel Model, TTraining Training) RunConfig<TModel, TTraining>()
+    {
+        if (ConfigJson is null) throw new InvalidDataException($"{Path}: the checkpoint stores no config");
+        var stored = JsonNode.Parse(ConfigJson) as JsonObject ?? throw new InvalidDataException($"{Path}: the stored config is not a JSON object");
+        if (ConfigType != typeof(RunConfig).FullName) stored = new JsonObject { ["Model"] = stored, ["Training"] = new JsonObject() };
+        stored = ConfigEvolution.MoveTrainingFields(stored, typeof(TModel), typeof(TTraining));
+        T Read<T>(string key) => ConfigEvolution.Upgrade(stored[key], typeof(T), new List<string>())!.Deserialize<T>(Checkpoint.JsonOptions)
+                                 ?? throw new InvalidDataException($"{Path}: the stored config's {key} is null");
+        return (Read<TModel>("Model"), Read<TTraining>("Training"));
     }
 }
 
@@ -275,13 +289,19 @@ public static class Checkpoint
         var type = expected.GetType().FullName ?? expected.GetType().Name;
         if (info.ConfigType is null || info.ConfigJson is null)
             throw new CheckpointMismatchException($"{info.Path}: the checkpoint stores no config, but a {type} was expected");
-        if (info.ConfigType != type)
+        var stored = info.ConfigJson;
+        if (expected is RunConfig run && info.ConfigType == run.Model.GetType().FullName)
+        {
+            // its model record alone, holding the training fields too (written before they had their own record)
+            try { stored = ConfigEvolution.AsRunConfig(stored, run); }
+            catch (JsonException) { }
+        }
+        else if (info.ConfigType != type)
             throw new CheckpointMismatchException($"{info.Path}: the checkpoint was saved with a {info.ConfigType}, not a {type}");
         var json = ConfigToJson(info.Path, expected);
-        if (json == info.ConfigJson) return;
+        if (json == stored) return;
         // a file written before a field was added: compare with the value that reproduces what it was written with
-        var stored = info.ConfigJson;
-        try { stored = ConfigEvolution.Upgrade(info.ConfigJson, expected.GetType(), new List<string>(), expected); }
+        try { stored = ConfigEvolution.Upgrade(stored, expected.GetType(), new List<string>(), expected); }
         catch (JsonException) { }
         var diffs = DiffJson(stored, json);
         if (diffs is null)

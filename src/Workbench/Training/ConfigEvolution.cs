@@ -6,7 +6,9 @@ namespace Workbench.Training;
 /// <summary>
 /// Reads configs written by an older version: a field marked <see cref="AddedFieldAttribute"/> that the JSON lacks is
 /// filled with its behaviour-preserving older value, and each fill is reported (so nothing is filled silently). Any other
-/// missing field stays missing, and the config checks refuse it by name.
+/// missing field stays missing, and the config checks refuse it by name. A field that moved from the model record to
+/// the training record (StyleGAN2's training settings, which lived in <c>StyleGan2Config</c> until 2026-12-07) is
+/// moved back where it belongs (<see cref="MoveTrainingFields"/>).
 /// </summary>
 public static class ConfigEvolution
 {
@@ -40,4 +42,34 @@ public static class ConfigEvolution
     /// <summary><see cref="Upgrade(JsonNode?, Type, ICollection{string}, object?)"/> on JSON text.</summary>
     public static string Upgrade(string json, Type type, ICollection<string> filled, object? like = null) =>
         Upgrade(JsonNode.Parse(json), type, filled, like)?.ToJsonString() ?? json;
+
+    /// <summary>
+    /// Moves the fields of <paramref name="config"/>'s model object (key "model", any case) that <paramref name="trainingType"/>
+    /// has and <paramref name="modelType"/> does not into its training object ("training", made when absent), unless the
+    /// training object holds them already: a run config written when those fields were the model record's. Returns a
+    /// copy; <paramref name="config"/> is not changed.
+    /// </summary>
+    public static JsonObject MoveTrainingFields(JsonObject config, Type modelType, Type trainingType)
+    {
+        var copy = (JsonObject)config.DeepClone();
+        string? Key(JsonObject o, string name) => o.FirstOrDefault(kv => string.Equals(kv.Key, name, StringComparison.OrdinalIgnoreCase)).Key;
+        if (Key(copy, "model") is not { } modelKey || copy[modelKey] is not JsonObject model) return copy;
+        var trainingKey = Key(copy, "training") ?? (modelKey == "Model" ? "Training" : "training");
+        if (copy[trainingKey] is not JsonObject training) copy[trainingKey] = training = new JsonObject();
+        static bool Has(Type t, string name) => t.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not null;
+        foreach (var key in model.Select(kv => kv.Key).ToList())
+        {
+            if (Has(modelType, key) || !Has(trainingType, key)) continue;
+            var value = model[key];
+            model.Remove(key);
+            if (Key(training, key) is null) training[key] = value;
+        }
+        return copy;
+    }
+
+    /// <summary>A run config stored as its model record alone (a StyleGAN2 checkpoint written before its training settings
+    /// had their own record), as the JSON of <paramref name="expected"/>'s <see cref="RunConfig"/> shape.</summary>
+    public static string AsRunConfig(string modelJson, RunConfig expected) =>
+        MoveTrainingFields(new JsonObject { ["Model"] = JsonNode.Parse(modelJson), ["Training"] = new JsonObject() },
+            expected.Model.GetType(), expected.Training.GetType()).ToJsonString();
 }

@@ -181,7 +181,7 @@ public class NvaeModelTests
         using var scope = NewDisposeScope();
         Seeding.Set(2);
         var model = new Vae(VaeConfig.Tiny);
-        var trainer = new NvaeTrainer(model, new NvaeTrainerConfig(Steps: 10, WarmupSteps: 2));
+        var trainer = new NvaeTrainer(model, new NvaeTrainConfig { Steps = 10, WarmupSteps = 2 });
         var x = TinyImages(4);
         trainer.TrainStepOn(x);
         trainer.TrainStepOn(x);
@@ -198,7 +198,7 @@ public class NvaeModelTests
         using var outer = NewDisposeScope();
         Seeding.Set(4);
         var model = new Workbench.Nvae.Nvae(NvaeConfig.Tiny);
-        var trainer = new NvaeTrainer(model, new NvaeTrainerConfig(Steps: 40, WarmupSteps: 2));
+        var trainer = new NvaeTrainer(model, new NvaeTrainConfig { Steps = 40, WarmupSteps = 2 });
         var x = TinyImages(4);
         for (int i = 0; i < 3; i++) trainer.TrainStepOn(x); // optimizer state is created on the first steps
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;

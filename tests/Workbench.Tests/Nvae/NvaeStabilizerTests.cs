@@ -103,7 +103,7 @@ public class NvaeStabilizerTests
         // NVAE's code: 4 power iterations per step, 10 × 4 the first time
         Assert.Equal(4, SpectralRegularizer.ReferenceIterations);
         Assert.Equal(40, SpectralRegularizer.InitialIterations);
-        Assert.Equal(4, new NvaeTrainerConfig().PowerIterations);
+        Assert.Equal(4, new NvaeTrainConfig().PowerIterations);
         // the first estimate (at construction, before any training step) is the one of 40 iterations from the same
         // start (same seed, same layers)
         Seeding.Set(4);

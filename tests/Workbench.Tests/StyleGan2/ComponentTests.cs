@@ -170,7 +170,7 @@ public class ComponentTests
 
     internal static StyleGan2Config TinyConfig(int resolution) => StyleGan2Config.Small with
     {
-        Resolution = resolution, ZDim = 16, WDim = 16, MappingLayers = 2, ChannelBase = 64, ChannelMax = 8, BatchSize = 4,
+        Resolution = resolution, ZDim = 16, WDim = 16, MappingLayers = 2, ChannelBase = 64, ChannelMax = 8,
     };
 
     [Theory]

@@ -13,7 +13,7 @@ public class GlobalRngCollection { }
 [Collection("StyleGan2 global RNG")]
 public class TrainerTests
 {
-    static StyleGan2Config Tiny => ComponentTests.TinyConfig(8) with
+    static StyleGan2TrainConfig Tiny => StyleGan2TrainConfig.Small with
     {
         R1Interval = 2, PathLengthInterval = 2, BatchSize = 4, MixingProbability = 0.9, R1Gamma = 1.0,
     };
@@ -25,11 +25,11 @@ public class TrainerTests
     }
 
     /// <summary>G and D built from libtorch's generator seeded with <paramref name="seed"/>, and their trainer.</summary>
-    static StyleGan2Trainer Build(StyleGan2Config config, ImageDataset data, long seed)
+    static StyleGan2Trainer Build(StyleGan2TrainConfig config, ImageDataset data, long seed)
     {
         Seeding.Set(seed);
-        var g = new StyleGan2Generator(config);
-        var d = new StyleGan2Discriminator(config);
+        var g = new StyleGan2Generator(ComponentTests.TinyConfig(8));
+        var d = new StyleGan2Discriminator(ComponentTests.TinyConfig(8));
         return new StyleGan2Trainer(g, d, config, data, seed: seed);
     }
 
