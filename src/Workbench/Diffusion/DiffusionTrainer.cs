@@ -78,18 +78,14 @@ public sealed class DiffusionTrainer : Trainer
     /// <summary>One Adam step on L_simple; reports "loss", "lr" and "grad_norm".</summary>
     protected override void TakeStep(Tensor? images)
     {
-        double lr = LearningRateAt(Step);
-        Schedules.SetLearningRate(_optimizer, lr);
         _model.train();
-        var result = TrainStep.Run(_optimizer, _params, () =>
+        var result = ScheduledStep(_optimizer, _params, () =>
         {
             var x0 = Preprocess.ToSigned(NextBatch(images)).to(_params[0].dtype);
             return SimpleLoss.Sample(_q, (x, t) => _model.call(x, t), x0);
-        }, Step, Config.MaxGradNorm, divergeAbove: Config.DivergenceLoss);
+        }, Config.MaxGradNorm, divergeAbove: Config.DivergenceLoss);
         _ema.Update(Config.EmaDecay);
         Stats.Report("loss", result.Loss);
-        Stats.Report("lr", lr);
-        Stats.Report("grad_norm", result.GradNorm);
     }
 
     /// <summary>The held-out bound (<see cref="EvaluateBound"/>) of the EMA model on <paramref name="limit"/> examples (default

@@ -76,19 +76,15 @@ public sealed class FlowTrainer : Trainer
     /// <summary>One optimizer step; reports "train_bpd" and "lr".</summary>
     protected override void TakeStep(Tensor? images)
     {
-        double lr = LearningRateAt(Step);
-        Schedules.SetLearningRate(_optimizer, lr);
         _model.train();
-        var result = TrainStep.Run(_optimizer, _params, () =>
+        var result = ScheduledStep(_optimizer, _params, () =>
         {
             var x = Preprocess.ToFlowInput(NextBatch(images), _model.Config.NBits, dequantize: true).to(_params[0].dtype);
             return _model.BitsPerDim(x).mean();
-        }, Step, Config.MaxGradNorm, divergeAbove: Config.DivergenceBpd, metric: "train bpd");
+        }, Config.MaxGradNorm, divergeAbove: Config.DivergenceBpd, metric: "train bpd");
         // the average starts from the weights after the first step (after ActNorm's data-dependent initialisation)
         _ema?.Update(Step == 0 ? 0 : Config.EmaDecay!.Value);
         Stats.Report("train_bpd", result.Loss);
-        Stats.Report("lr", lr);
-        Stats.Report("grad_norm", result.GradNorm);
     }
 
     /// <summary>Mean "test_bpd" over the first <paramref name="limit"/> examples (<see cref="EvaluateBitsPerDim"/>), with

@@ -60,12 +60,10 @@ public sealed class NvaeTrainer : Trainer
     /// log row also recon, kl, bpd, kl_g{l} and au_g{l} (measured on the step's batch).</summary>
     protected override void TakeStep(Tensor? images)
     {
-        double lr = LearningRateAt(Step);
-        Schedules.SetLearningRate(optimizer, lr);
         double beta = BetaAt(Step), lambda = SpectralLambdaAt(beta);
         bool logNow = LogsThisStep;
         model.train();
-        var result = TrainStep.Run(optimizer, parameters, () =>
+        var result = ScheduledStep(optimizer, parameters, () =>
         {
             var o = model.call(NextBatch(images));
             var klG = o.KlPerGroup();
@@ -91,11 +89,9 @@ public sealed class NvaeTrainer : Trainer
                     Stats.Report($"au_g{l}", (o.Kl[l].mean(new long[] { 0 }) > Config.ActiveUnitThreshold).sum().item<long>());
             }
             return loss;
-        }, Step, Config.MaxGradNorm);
+        }, Config.MaxGradNorm);
         Stats.Report("loss", result.Loss);
         Stats.Report("beta", beta);
-        Stats.Report("lr", lr);
-        Stats.Report("grad_norm", result.GradNorm);
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ namespace Workbench.StyleGan2;
 /// 8 mapping layers, minibatch standard deviation over groups of 4). <see cref="Small"/> is the 32x32 CPU preset. An
 /// ablation is one <c>with { … }</c>, e.g. <c>StyleGan2Config.Small with { Demodulate = false }</c>.
 /// </summary>
+[Training.FieldsMovedTo(typeof(StyleGan2TrainConfig), "on 2026-12-07")]
 public sealed record StyleGan2Config
 {
     /// <summary>Output resolution, a power of two ≥ 8 (32 and 64 on the CPU, up to 1024 as in the paper).</summary>

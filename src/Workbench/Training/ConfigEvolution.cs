@@ -7,8 +7,9 @@ namespace Workbench.Training;
 /// Reads configs written by an older version: a field marked <see cref="AddedFieldAttribute"/> that the JSON lacks is
 /// filled with its behaviour-preserving older value, and each fill is reported (so nothing is filled silently). Any other
 /// missing field stays missing, and the config checks refuse it by name. A field that moved from the model record to
-/// the training record (StyleGAN2's training settings, which lived in <c>StyleGan2Config</c> until 2026-12-07) is
-/// moved back where it belongs (<see cref="MoveTrainingFields"/>).
+/// the training record (StyleGAN2's training settings, which lived in <c>StyleGan2Config</c> until 2026-12-07; the model
+/// record carries <see cref="FieldsMovedToAttribute"/>) is dropped from the model record and moved to the training
+/// record (<see cref="MoveTrainingFields"/>).
 /// </summary>
 public static class ConfigEvolution
 {
@@ -19,6 +20,9 @@ public static class ConfigEvolution
     {
         if (json is not JsonObject obj) return json?.DeepClone();
         var copy = (JsonObject)obj.DeepClone();
+        foreach (var moved in type.GetCustomAttributes<FieldsMovedToAttribute>())
+            foreach (var key in copy.Select(kv => kv.Key).Where(k => Has(moved.Record, k) && !Has(type, k)).ToList())
+                copy.Remove(key);
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             var key = copy.FirstOrDefault(kv => string.Equals(kv.Key, p.Name, StringComparison.OrdinalIgnoreCase)).Key;
@@ -56,7 +60,6 @@ public static class ConfigEvolution
         if (Key(copy, "model") is not { } modelKey || copy[modelKey] is not JsonObject model) return copy;
         var trainingKey = Key(copy, "training") ?? (modelKey == "Model" ? "Training" : "training");
         if (copy[trainingKey] is not JsonObject training) copy[trainingKey] = training = new JsonObject();
-        static bool Has(Type t, string name) => t.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not null;
         foreach (var key in model.Select(kv => kv.Key).ToList())
         {
             if (Has(modelType, key) || !Has(trainingType, key)) continue;
@@ -66,6 +69,8 @@ public static class ConfigEvolution
         }
         return copy;
     }
+
+    static bool Has(Type t, string name) => t.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not null;
 
     /// <summary>A run config stored as its model record alone (a StyleGAN2 checkpoint written before its training settings
     /// had their own record), as the JSON of <paramref name="expected"/>'s <see cref="RunConfig"/> shape.</summary>

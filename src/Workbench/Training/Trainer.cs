@@ -1,5 +1,6 @@
 using System.Globalization;
 using TorchSharp;
+using TorchSharp.Modules;
 using Workbench.Data;
 using static TorchSharp.torch;
 
@@ -77,6 +78,21 @@ public abstract class Trainer : IDisposable
     /// <see cref="TrainingDivergedException"/> before its parameters change.
     /// </summary>
     protected abstract void TakeStep(Tensor? images);
+
+    /// <summary>
+    /// A phase at the step's scheduled learning rate: sets <see cref="LearningRateAt"/>(<see cref="Step"/>) on
+    /// <paramref name="optimizer"/>, takes <see cref="TrainStep.Run"/> and reports "lr" and "grad_norm".
+    /// </summary>
+    protected StepResult ScheduledStep(optim.Optimizer optimizer, IEnumerable<Parameter> parameters, Func<Tensor> loss,
+        double? maxGradNorm, double? divergeAbove = null, string metric = "loss")
+    {
+        double lr = LearningRateAt(Step);
+        Schedules.SetLearningRate(optimizer, lr);
+        var result = TrainStep.Run(optimizer, parameters, loss, Step, maxGradNorm, divergeAbove, metric);
+        Stats.Report("lr", lr);
+        Stats.Report("grad_norm", result.GradNorm);
+        return result;
+    }
 
     /// <summary>One training step (<see cref="TakeStep"/>) inside a dispose scope; returns the values it reported, and
     /// logs the interval's means when a row is due.</summary>

@@ -1,6 +1,6 @@
 using Workbench.Training;
 
-namespace Workbench.Tests.Foundation;
+namespace Workbench.Tests.Training;
 
 public class TrainingLogTests
 {
