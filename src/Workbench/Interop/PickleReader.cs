@@ -254,7 +254,8 @@ public sealed class PickleReader
     {
         if (bytes.Length == 0) return 0L;
         var big = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return big >= long.MinValue && big <= long.MaxValue ? (long)big : big;
+        if (big >= long.MinValue && big <= long.MaxValue) return (long)big;   // (a ?: would widen the long to BigInteger)
+        return big;
     }
 
     object? Memo(long key) => memo.TryGetValue(key, out var v) ? v : throw Bad($"memo key {key} that was never stored");
