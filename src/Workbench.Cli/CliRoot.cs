@@ -25,6 +25,8 @@ public static class CliRoot
         root.Subcommands.Add(EvalCommand.Create(verbose));
         root.Subcommands.Add(SweepCommand.Create(verbose));
         root.Subcommands.Add(ZooCommand.Create(verbose));
+        root.Subcommands.Add(ImportCommand.Create(verbose));
+        root.Subcommands.Add(ExportCommand.Create(verbose));
         foreach (var command in root.Subcommands.Where(c => ThreadedCommands.Contains(c.Name)))
             command.Options.Add(ThreadsOption());
         return root;

@@ -54,7 +54,7 @@ public sealed class Glow : nn.Module<Tensor, Tensor>
         latentShapes.Add(new[] { c, h, w });
         levels = new ModuleList<FlowSequence>(levelList.ToArray());
         splits = new ModuleList<Split>(splitList.ToArray());
-        prior = new LearnedPrior(c, h, w, config.LearnTopPrior);
+        prior = new LearnedPrior(c, h, w, config.LearnTopPrior, config.Padding);
         RegisterComponents();
     }
 

@@ -4,8 +4,13 @@ namespace Workbench.Flows;
 public enum Coupling { Additive, Affine }
 
 /// <summary>How the 3x3 convolutions of the coupling networks and split priors pad: <see cref="Edge"/> as Glow's
-/// code (zeros plus a border channel with its own weights, <see cref="EdgePadding"/>), <see cref="Zero"/> with zeros.</summary>
-public enum GlowPadding { Zero, Edge }
+/// code (zeros plus a border channel with its own weights, <see cref="EdgePadding"/>), <see cref="Zero"/> with zeros,
+/// <see cref="Ones"/> as rosinality's glow-pytorch (model.py, ZeroConv2d: <c>F.pad(input, [1, 1, 1, 1], value=1)</c>):
+/// the zero-initialised convolutions (<see cref="ZeroConv2d"/>: the last of each coupling network, the split priors)
+/// pad with ones, the first convolution of the coupling network with zeros, and the learned top prior is a
+/// <see cref="ZeroConv2d"/> applied to a zero input (so its mean and log-std differ from the centre only at the border;
+/// see <see cref="LearnedPrior"/>). Models imported from glow-pytorch use it, so they compute its density.</summary>
+public enum GlowPadding { Zero, Edge, Ones }
 
 /// <summary>The channel mixing of each flow step (Glow, Section 3.2; Figure 3 compares them).</summary>
 public enum Permutation { Reverse, Shuffle, Conv1x1, Conv1x1LU }
