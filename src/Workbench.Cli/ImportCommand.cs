@@ -56,7 +56,7 @@ public static class ImportCommand
                     EstimateWAvg(g);
                     notes.Add("no latent_avg in the file: w_avg estimated from 4,096 z (seed 0), as stylegan2-pytorch's generate.py does");
                 }
-                config = new RunConfig(g.Config, new NoTrainingSettings());
+                config = new RunConfig(g.Config, new StyleGan2TrainConfig { Steps = 0 });
                 shape = new long[] { g.Config.ImageChannels, g.Config.Resolution, g.Config.Resolution };
                 trainer = registry.CreateTrainer(config, CPU, shape);
                 var st = (StyleGan2Trainer)trainer;
@@ -74,7 +74,7 @@ public static class ImportCommand
             {
                 int side = p.GetValue(size) ?? throw new UsageException("--size: give the image side for glow (its checkpoints do not record it).");
                 using var model = GlowRosinalityLayout.Import(root, path, side, side, p.GetValue(bits) ?? 5);
-                config = new RunConfig(model.Config, new FlowTrainConfig());
+                config = new RunConfig(model.Config, new FlowTrainConfig { Steps = 0 });
                 shape = new[] { model.Channels, side, side };
                 trainer = registry.CreateTrainer(config, CPU, shape);
                 var ft = (FlowTrainer)trainer;
@@ -85,8 +85,8 @@ public static class ImportCommand
             {
                 Directory.CreateDirectory(RunFolder.CheckpointDir(run));
                 trainer.Step = 0;
-                trainer.Save(RunFolder.LastCheckpoint(run));
-                var batch = config.Model is StyleGan2Config sc ? sc.BatchSize : ((FlowTrainConfig)config.Training).BatchSize;
+                trainer.Save(RunFolder.LastCheckpoint(run), logPath: RunFolder.LogPath(run));
+                var batch = config.Training is StyleGan2TrainConfig st ? st.BatchSize : ((FlowTrainConfig)config.Training).BatchSize;
                 RunFolder.WriteInfo(run, new RunInfo(name, p.GetValue(data) ?? registry.DefaultData, shape, batch, 0, 0, "imported",
                     RunInfo.ConfigJson(config), Commands: new[] { Provenance.CommandLine(p) }, Commit: Provenance.Commit(),
                     Machine: Provenance.Machine()));
