@@ -8,7 +8,8 @@ namespace Workbench.Cli;
 /// <summary>
 /// <c>workbench export pytorch RUN --out FILE.pt</c>: the network a run samples with (StyleGAN2's EMA generator, the
 /// Glow) as a PyTorch checkpoint in rosinality's layout, readable by <c>torch.load(f, weights_only=True)</c>:
-/// stylegan2 as <c>{"g_ema": state dict, "latent_avg": w_avg}</c> (convert_weight.py's form), glow as the bare
+/// stylegan2 from a run as <c>{"g", "d", "g_ema", "latent_avg"}</c> (train.py's keys, without its optimizer states), from
+/// a zoo model (which holds only the averaged generator) as <c>{"g_ema", "latent_avg"}</c> (convert_weight.py's form), glow as the bare
 /// Glow's state dict. A Glow that glow-pytorch cannot compute (not ones padding, no learned top prior…) is refused.
 /// </summary>
 public static class ExportCommand
@@ -24,10 +25,14 @@ public static class ExportCommand
         {
             var path = p.GetValue(output)!;
             OutputPath.Check("--out", path);
-            using var loaded = LoadedRun.Open(p.GetValue(target)!, [], "export");
+            var source = p.GetValue(target)!;
+            using var loaded = LoadedRun.Open(source, [], "export");
             var module = loaded.Family.InferenceModule(loaded.Trainer);
+            // A zoo model holds only the network that samples; a run's checkpoint holds the whole GAN.
+            bool whole = !Workbench.Zoo.ZooModel.IsZooFolder(source);
             PyDict content = module switch
             {
+                StyleGan2Generator g when whole && loaded.Trainer is StyleGan2Trainer st => StyleGan2RosinalityLayout.Export(g, st.G, st.D, p.GetValue(flip)),
                 StyleGan2Generator g => StyleGan2RosinalityLayout.Export(g, p.GetValue(flip)),
                 Glow glow when !p.GetValue(flip) => GlowRosinalityLayout.Export(glow),
                 Glow => throw new UsageException("--flip-up-weights is stylegan2's."),

@@ -14,6 +14,8 @@ namespace Workbench.Cli;
 /// stylegan2-pytorch or glow-pytorch layout (read by <see cref="TorchCheckpoint"/>: nothing in it runs) becomes a run
 /// folder (run.json with the inferred config, checkpoints/last.safetensors at step 0) that sample, eval and zoo open.
 /// A file that does not fit the layout is refused with every unknown key, missing key and shape mismatch by name.
+/// A stylegan2-pytorch checkpoint's <c>d</c>, when present, becomes the run's discriminator, so that
+/// <c>train --resume RUN</c> continues the GAN (with fresh optimizer states: theirs are not read).
 /// </summary>
 public static class ImportCommand
 {
@@ -53,7 +55,7 @@ public static class ImportCommand
                 using var g = StyleGan2RosinalityLayout.Import(root, path, p.GetValue(flip), p.GetValue(key));
                 if (!StyleGan2RosinalityLayout.HasLatentAvg(root))
                 {
-                    EstimateWAvg(g);
+                    StyleGan2RosinalityLayout.EstimateWAvg(g);
                     notes.Add("no latent_avg in the file: w_avg estimated from 4,096 z (seed 0), as stylegan2-pytorch's generate.py does");
                 }
                 config = new RunConfig(g.Config, new StyleGan2TrainConfig { Steps = 0 });
@@ -68,7 +70,14 @@ public static class ImportCommand
                     using (no_grad()) st.G.WAvg.copy_(g.WAvg);
                 }
                 else st.G.load_state_dict(g.state_dict());
-                notes.Add("the discriminator is not imported (freshly initialised): sample and eval use the generator only");
+                if (StyleGan2RosinalityDiscriminatorLayout.HasDiscriminator(root))
+                {
+                    using var d = StyleGan2RosinalityDiscriminatorLayout.Import(root, path, g.Config);
+                    st.D.load_state_dict(d.state_dict());
+                }
+                else notes.Add("no discriminator under 'd': the run's is freshly initialised (sample and eval use the generator only; training on starts it from scratch)");
+                if (root.TryGet("g_optim", out _) || root.TryGet("d_optim", out _))
+                    notes.Add("the optimizer states (g_optim, d_optim) are not imported: training on starts Adam afresh");
             }
             else
             {
@@ -85,10 +94,17 @@ public static class ImportCommand
             {
                 Directory.CreateDirectory(RunFolder.CheckpointDir(run));
                 trainer.Step = 0;
-                trainer.Save(RunFolder.LastCheckpoint(run), logPath: RunFolder.LogPath(run));
+                // The trainer here has no data: the checkpoint records the data order train --resume starts from
+                // (position 0 of the order shuffled with the run's seed, 0), as a run's own first checkpoint would.
+                trainer.Save(RunFolder.LastCheckpoint(run), new Dictionary<string, string> { ["loader_position"] = "0", ["loader_seed"] = "0" },
+                    logPath: RunFolder.LogPath(run));
                 var batch = config.Training is StyleGan2TrainConfig st ? st.BatchSize : ((FlowTrainConfig)config.Training).BatchSize;
-                RunFolder.WriteInfo(run, new RunInfo(name, p.GetValue(data) ?? registry.DefaultData, shape, batch, 0, 0, "imported",
-                    RunInfo.ConfigJson(config), Commands: new[] { Provenance.CommandLine(p) }, Commit: Provenance.Commit(),
+                // An image folder is recorded by full path at the model's side, so that train --resume reads it as the model needs.
+                var dataName = p.GetValue(data) ?? registry.DefaultData;
+                int? imageSize = null;
+                if (RunData.IsFolder(dataName)) { dataName = Path.GetFullPath(dataName); imageSize = (int)shape[^1]; }
+                RunFolder.WriteInfo(run, new RunInfo(name, dataName, shape, batch, 0, 0, "imported",
+                    RunInfo.ConfigJson(config), ImageSize: imageSize, Commands: new[] { Provenance.CommandLine(p) }, Commit: Provenance.Commit(),
                     Machine: Provenance.Machine()));
             }
             foreach (var n in notes) Console.Error.WriteLine($"note: {n}");
@@ -99,14 +115,5 @@ public static class ImportCommand
             return 0;
         }));
         return new Command("import", "Read models saved by other tools.") { pytorch };
-    }
-
-    /// <summary>w_avg as the mean of f(z) over 4,096 standard-normal z drawn with seed 0.</summary>
-    static void EstimateWAvg(StyleGan2Generator g)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var z = g.SampleZ(4096, seed: 0, device: CPU);
-        g.WAvg.copy_(g.Mapping.call(z).mean(new long[] { 0 }));
     }
 }

@@ -187,6 +187,20 @@ public static class GlowRosinalityLayout
         return model;
     }
 
+    /// <summary>Reads a glow-pytorch checkpoint file into a new Glow for square images of side <paramref name="size"/>
+    /// and <paramref name="nBits"/>-bit data (neither is in the file; glow-pytorch's train.py defaults are 64 and 5): the
+    /// library's one call for notebooks and scripts (the CLI's <c>import pytorch</c> makes a run folder of the same).</summary>
+    public static Glow Open(string path, int size, int nBits = 5)
+    {
+        var root = TorchCheckpoint.Read(path);
+        try
+        {
+            if (root is not PyDict dict) throw new InvalidDataException($"{path}: the checkpoint is not a dict");
+            return Import(dict, path, size, size, nBits);
+        }
+        finally { TorchCheckpoint.DisposeTensors(root); }
+    }
+
     /// <summary>Our Glow as glow-pytorch's state dict (the bare model's keys, without <c>module.</c>).</summary>
     public static PyDict Export(Glow model) => NameMap.Save(Rows(model.Config, model.Channels), model);
 }

@@ -78,7 +78,7 @@ public static class StyleGan2RosinalityLayout
     }
 
     /// <summary>Our keys outside the rows: the FIR kernels (rebuilt by our modules; their counterparts are checked
-    /// constants) and w_avg (their top-level latent_avg, handled by <see cref="Import"/> and <see cref="Export"/>).</summary>
+    /// constants) and w_avg (their top-level latent_avg, handled by <see cref="Import"/> and <see cref="Export(StyleGan2Generator, bool)"/>).</summary>
     public static bool FixedOurs(string key) => key.EndsWith(".fir", StringComparison.Ordinal) || key == "mapping.w_avg";
 
     /// <summary>The rows for a config (see the class summary).</summary>
@@ -169,6 +169,32 @@ public static class StyleGan2RosinalityLayout
         return g;
     }
 
+    /// <summary>Reads a stylegan2-pytorch checkpoint file into a new generator, ready to sample (the library's one call
+    /// for notebooks and scripts; the CLI's <c>import pytorch</c> makes a run folder of the same): <see cref="Import"/>,
+    /// then, when the file has no <c>latent_avg</c>, w_avg estimated by <see cref="EstimateWAvg"/>.</summary>
+    public static StyleGan2Generator Open(string path, bool flipUpWeights = false, string? key = null)
+    {
+        var read = TorchCheckpoint.Read(path);
+        try
+        {
+            var root = read as PyDict ?? throw new InvalidDataException($"{path}: the checkpoint is not a dict");
+            var g = Import(root, path, flipUpWeights, key);
+            if (!HasLatentAvg(root)) EstimateWAvg(g);
+            return g;
+        }
+        finally { TorchCheckpoint.DisposeTensors(read); }
+    }
+
+    /// <summary>w_avg as the mean of f(z) over 4,096 standard-normal z drawn with seed 0 (what stylegan2-pytorch's
+    /// generate.py does for truncation when a checkpoint has no latent_avg).</summary>
+    public static void EstimateWAvg(StyleGan2Generator g)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var z = g.SampleZ(4096, seed: 0, device: g.WAvg.device);
+        g.WAvg.copy_(g.Mapping.call(z).mean(new long[] { 0 }));
+    }
+
     /// <summary>Whether the checkpoint carries the truncation centre (convert_weight.py's files do, train.py's do not).</summary>
     public static bool HasLatentAvg(PyDict root) => root.TryGet("latent_avg", out var a) && a is Tensor;
 
@@ -179,6 +205,19 @@ public static class StyleGan2RosinalityLayout
         var root = new PyDict();
         root.Set("g_ema", NameMap.Save(Rows(g.Config, flipUpWeights), g, FixedOurs));
         root.Set("latent_avg", g.WAvg.detach().cpu().clone());
+        return root;
+    }
+
+    /// <summary>A whole GAN as a stylegan2-pytorch checkpoint dict in train.py's key order: <c>{"g": the trained
+    /// generator, "d": the discriminator (<see cref="StyleGan2RosinalityDiscriminatorLayout"/>), "g_ema": the averaged
+    /// generator, "latent_avg": its w_avg}</c>. train.py's optimizer states (<c>g_optim</c>, <c>d_optim</c>) and
+    /// <c>args</c> are not written.</summary>
+    public static PyDict Export(StyleGan2Generator gEma, StyleGan2Generator g, StyleGan2Discriminator d, bool flipUpWeights = false)
+    {
+        var root = new PyDict();
+        root.Set("g", NameMap.Save(Rows(g.Config, flipUpWeights), g, FixedOurs));
+        root.Set("d", StyleGan2RosinalityDiscriminatorLayout.Export(d));
+        foreach (var (k, v) in Export(gEma, flipUpWeights).Items) root.Set(k, v);
         return root;
     }
 }

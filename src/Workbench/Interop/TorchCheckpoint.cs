@@ -85,6 +85,19 @@ public static class TorchCheckpoint
         }
     }
 
+    /// <summary>Disposes every tensor in a value <see cref="Read"/> returned (dicts, lists and tuples walked), for a
+    /// caller that has copied what it needs out of it.</summary>
+    public static void DisposeTensors(object? value)
+    {
+        switch (value)
+        {
+            case Tensor t: t.Dispose(); break;
+            case PyDict d: foreach (var kv in d.Items) DisposeTensors(kv.Value); break;
+            case PyTuple tuple: foreach (var v in tuple.Items) DisposeTensors(v); break;
+            case List<object?> list: foreach (var v in list) DisposeTensors(v); break;
+        }
+    }
+
     /// <summary>A state dict: the flat name → tensor items of a dict (tensors only; other values are skipped).</summary>
     public static Dictionary<string, Tensor> StateDict(PyDict dict) =>
         dict.Items.Where(kv => kv.Key is string && kv.Value is Tensor).ToDictionary(kv => (string)kv.Key, kv => (Tensor)kv.Value!);

@@ -67,7 +67,9 @@ public class AllNotebooksTests
     public Task RunsFromScratchInQuickModeWithoutErrors(string notebook, string parameter, string value) =>
         RunsInQuickMode(notebook, new KeyValuePair<string, string>(parameter, value));
 
-    static async Task RunsInQuickMode(string notebook, params KeyValuePair<string, string>[] parameters)
+    /// <summary>Runs the notebook in quick mode with these parameters, checks it, and returns the text of its
+    /// stdout streams (for tests that look for what a section printed).</summary>
+    internal static async Task<string> RunsInQuickMode(string notebook, params KeyValuePair<string, string>[] parameters)
     {
         var path = Path.Combine(RepoRoot(), "notebooks", notebook);
         if (RequiredData.NotebookNeedsFashionMnist(path)) RequiredData.RequireFashionMnist();
@@ -86,5 +88,6 @@ public class AllNotebooksTests
         Assert.DoesNotContain(outputs, o => TestNotebooks.Text(o["data"]?["text/plain"]).StartsWith("Chart(", StringComparison.Ordinal));
         TestNotebooks.AssertValid(TestNotebooks.Load(run.NotebookOutputPath!));
         Directory.Delete(outDir, recursive: true);
+        return string.Concat(outputs.Where(o => (string?)o["name"] == "stdout").Select(o => TestNotebooks.Text(o["text"])));
     }
 }

@@ -1,7 +1,7 @@
 """Reference checkpoints for the interop tests (tests/Workbench.Tests/Interop), written for this project.
 
 Minimal PyTorch modules that reproduce the parameter names and the maths of two public layouts at a tiny size:
-rosinality/stylegan2-pytorch's Generator (model.py) and rosinality/glow-pytorch's Glow (model.py). They are written
+rosinality/stylegan2-pytorch's Generator and Discriminator (model.py) and rosinality/glow-pytorch's Glow (model.py). They are written
 from those layouts, not copied: only the state-dict names and the computations are the same. Weights are random
 (seeded), so every tensor matters.
 
@@ -11,8 +11,12 @@ from those layouts, not copied: only the state-dict names and the computations a
   reference.py glow OUT VARIANT        -> OUT/glow_VARIANT.pt (a state dict as glow-pytorch's train.py saves it, keys
                                           under "module."), OUT/glow_VARIANT_io.pt (x, log p(x)); VARIANT is
                                           affine-lu | additive-lu | affine-conv
+                                          and OUT/stylegan2_gan.pt (the whole GAN as train.py saves it, without args:
+                                          g, d (the Discriminator), g_ema, g_optim, d_optim, latent_avg), OUT/stylegan2_d_io.pt
+                                          (x: 8 images, logits: d(x))
   reference.py check-stylegan2 PT IO   loads PT with torch.load(weights_only=True) into the reference generator and
                                           compares its images with IO's; prints the max difference, exit 1 if > 1e-4
+  reference.py check-stylegan2-d PT IO the same for PT's "d" and the discriminator's logits
   reference.py check-glow PT IO VARIANT  the same for Glow's log p (relative 1e-4)
   reference.py evil OUT                -> OUT/evil.pt (a torch.save file whose pickle would run a shell command when
                                           unpickled naively: it would create OUT/PWNED), OUT/namespace.pt (a state dict
@@ -193,6 +197,71 @@ class Generator(nn.Module):
         return img
 
 
+class EqualConv(nn.Module):
+    """A convolution with the equalized learning rate: weight ~ N(0, 1) scaled by 1/sqrt(fan_in) when used."""
+
+    def __init__(self, cin, cout, k, stride=1, padding=0, bias=False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(cout, cin, k, k))
+        self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
+        self.gain = 1 / math.sqrt(cin * k * k)
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.gain, self.bias, stride=self.stride, padding=self.padding)
+
+
+def conv_layer(cin, cout, k, down=False, activate=True):
+    """Numbered as stylegan2-pytorch's ConvLayer (an nn.Sequential): [blur,] conv, [bias + leaky ReLU x sqrt 2].
+    Downsampling blurs with the [1, 3, 3, 1] kernel (sum 1), padded by (p + 1) // 2, p // 2 with p = (4 - 2) + (k - 1),
+    then convolves with stride 2 and no padding. An activated layer keeps its bias in the activation."""
+    layers = []
+    if down:
+        p = 2 + (k - 1)
+        layers += [Blur(((p + 1) // 2, p // 2), 1.0), EqualConv(cin, cout, k, stride=2)]
+    else:
+        layers.append(EqualConv(cin, cout, k, padding=k // 2))
+    if activate:
+        layers.append(BiasLrelu(cout))
+    return nn.Sequential(*layers)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = conv_layer(cin, cin, 3)
+        self.conv2 = conv_layer(cin, cout, 3, down=True)
+        self.skip = conv_layer(cin, cout, 1, down=True, activate=False)
+
+    def forward(self, x):
+        return (self.conv2(self.conv1(x)) + self.skip(x)) / math.sqrt(2)
+
+
+class Discriminator(nn.Module):
+    """FromRGB, ResBlocks down to 4x4, minibatch stddev (groups of min(N, 4), one feature), 3x3 conv, two linears."""
+
+    def __init__(self, size, channels):
+        super().__init__()
+        blocks = [conv_layer(3, channels[size], 1)]
+        r = size
+        while r > 4:
+            blocks.append(ResBlock(channels[r], channels[r // 2]))
+            r //= 2
+        self.convs = nn.Sequential(*blocks)
+        c4 = channels[4]
+        self.final_conv = conv_layer(c4 + 1, c4, 3)
+        self.final_linear = nn.Sequential(EqualLinear(c4 * 16, c4, lrelu=True), EqualLinear(c4, 1))
+
+    def forward(self, img):
+        x = self.convs(img)
+        n, c, h, w = x.shape
+        g = min(n, 4)
+        # sample i sits in group slot i // (n / g): each group takes one sample from each of g equal slices of the batch
+        sd = (x.reshape(g, n // g, 1, c, h, w).var(0, unbiased=False) + 1e-8).sqrt().mean([2, 3, 4])   # [n/g, 1]
+        x = torch.cat([x, sd.reshape(n // g, 1, 1, 1).repeat(g, 1, h, w)], 1)
+        return self.final_linear(self.final_conv(x).reshape(n, -1))
+
+
 STYLEGAN2 = dict(size=16, wdim=32, n_mlp=2, channels={4: 32, 8: 32, 16: 16})
 
 
@@ -223,6 +292,25 @@ def make_stylegan2(out):
     io = {"z": torch.randn(3, STYLEGAN2["wdim"]), "psi": torch.tensor(0.7), "latent_avg": latent_avg}
     io.update(stylegan2_outputs(g, io))
     torch.save(io, os.path.join(out, "stylegan2_io.pt"))
+    # A whole GAN as train.py saves it (without "args"): g (another random generator), d, g_ema, the optimizers' states
+    # after one step.
+    g_train = Generator(**STYLEGAN2)
+    randomise(g_train)
+    d = Discriminator(STYLEGAN2["size"], STYLEGAN2["channels"])
+    with torch.no_grad():   # unit weights keep the signal's scale through the blocks, so the logits depend on the image
+        for name, p in d.named_parameters():
+            p.copy_(torch.randn_like(p) * (0.1 if name.endswith("bias") else 1.0))
+    g_optim = torch.optim.Adam(g_train.parameters(), lr=0.002, betas=(0, 0.99))
+    d_optim = torch.optim.Adam(d.parameters(), lr=0.002, betas=(0, 0.99))
+    x = torch.randn(8, 3, STYLEGAN2["size"], STYLEGAN2["size"])
+    g_train(torch.randn(4, STYLEGAN2["wdim"])).square().mean().backward()
+    d(x).mean().backward()
+    g_optim.step()
+    d_optim.step()
+    torch.save({"g": g_train.state_dict(), "d": d.state_dict(), "g_ema": sd, "g_optim": g_optim.state_dict(),
+                "d_optim": d_optim.state_dict(), "latent_avg": latent_avg}, os.path.join(out, "stylegan2_gan.pt"))
+    with torch.no_grad():
+        torch.save({"x": x, "logits": d(x)}, os.path.join(out, "stylegan2_d_io.pt"))
 
 
 def check_stylegan2(pt, io_path):
@@ -233,6 +321,17 @@ def check_stylegan2(pt, io_path):
     io["latent_avg"] = ck["latent_avg"]
     out = stylegan2_outputs(g, io)
     err = max((out[k] - io[k]).abs().max().item() for k in ("img", "img_trunc"))
+    print(f"max abs difference {err:.3g}")
+    return 0 if err <= 1e-4 else 1
+
+
+def check_stylegan2_d(pt, io_path):
+    ck = torch.load(pt, weights_only=True)
+    io = torch.load(io_path, weights_only=True)
+    d = Discriminator(STYLEGAN2["size"], STYLEGAN2["channels"])
+    d.load_state_dict(ck["d"], strict=True)
+    with torch.no_grad():
+        err = (d(io["x"]) - io["logits"]).abs().max().item()
     print(f"max abs difference {err:.3g}")
     return 0 if err <= 1e-4 else 1
 
@@ -430,6 +529,8 @@ def main(argv):
         make_glow(argv[2], argv[3])
     elif cmd == "check-stylegan2":
         return check_stylegan2(argv[2], argv[3])
+    elif cmd == "check-stylegan2-d":
+        return check_stylegan2_d(argv[2], argv[3])
     elif cmd == "check-glow":
         return check_glow(argv[2], argv[3], argv[4])
     elif cmd == "evil":
