@@ -2,12 +2,13 @@ using TorchSharp;
 using Workbench.Data;
 using Workbench.Flows;
 using Workbench.Training;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 using static Workbench.Tests.Flows.FlowTestUtil;
 
 namespace Workbench.Tests.Flows;
 
-public class MaskedAutoregressiveFlowTests
+public class MaskedAutoregressiveFlowTests(ITestOutputHelper output)
 {
     [Fact]
     public void LogDetMatchesTheBruteForceJacobianAndTheInverseIsExact()
@@ -34,9 +35,14 @@ public class MaskedAutoregressiveFlowTests
         var heldOut = toy.Sample(1000, seed: 7);
         double Nll() { using var _ = no_grad(); return -flow.LogProb(heldOut).mean().item<float>(); }
         double before = Nll();
-        flow.Fit(n => toy.Sample(n), steps: 300, batchSize: 128, learningRate: 3e-3);
+        flow.Fit(n => toy.Sample(n), steps: 200, batchSize: 64, learningRate: 5e-3);
         double after = Nll();
-        Assert.True(after < before - 1.0, $"held-out NLL {before:F3} → {after:F3} nats");
+        // the best single Gaussian (moments of the held-out points): a flow that only rescales cannot beat it
+        var cov = heldOut.T.cov().to(float64);
+        double gaussian = 1 + Math.Log(2 * Math.PI) + 0.5 * linalg.slogdet(cov).Item2.item<double>();
+        string report = $"held-out NLL {before:F3} → {after:F3} nats; best Gaussian {gaussian:F3}, entropy {toy.Entropy:F3}";
+        output.WriteLine(report);
+        Assert.True(after < before - 1.0 && after < gaussian - 0.3, report);
         Assert.Equal(new long[] { 5, 2 }, flow.Sample(5).shape);
     }
 }
