@@ -55,4 +55,24 @@ static class CausalityProbe
         for (long c = 0; c < d.GetLength(3); c++) if (d[p, g, q, c]) return true;
         return false;
     }
+
+    /// <summary>Whole-pixel dependencies for networks whose outputs are not split by channel (PixelCNN++'s mixture
+    /// parameters): dependsOn[p, q] when some output channel at pixel p has a non-zero gradient w.r.t. some channel of input pixel q.</summary>
+    public static bool[,] MeasurePixels(Func<Tensor, Tensor> outputOf, long channels, long size, int batch = 4)
+    {
+        using var scope = NewDisposeScope();
+        long n = size * size;
+        var result = new bool[n, n];
+        var x = (rand(batch, channels, size, size, dtype: float64) * 2 - 1).requires_grad_(true);
+        var y = outputOf(x);
+        for (long p = 0; p < n; p++)
+        {
+            using var step = NewDisposeScope();
+            var o = y.select(2, p / size).select(2, p % size);
+            var grad = autograd.grad(new List<Tensor> { (o * randn_like(o)).sum() }, new List<Tensor> { x }, retain_graph: true)[0];
+            var flags = (grad.abs().sum(new long[] { 0, 1 }) > 0).reshape(n).data<bool>().ToArray();
+            for (long q = 0; q < n; q++) result[p, q] = flags[q];
+        }
+        return result;
+    }
 }
