@@ -73,13 +73,7 @@ public sealed class GatedPixelCnn : nn.Module<Tensor, Tensor?, Tensor>
     {
         var p = parameters().First();
         var y = labels?.to(p.device);
-        bool wasTraining = training;
-        eval();
-        try
-        {
-            return PixelCategorical.SampleAutoregressive(x => call(x.to(p.dtype), y), n, Config.ImageChannels,
-                Config.ImageSize, Config.ImageSize, temperature, p.device);
-        }
-        finally { if (wasTraining) train(); }
+        return PixelCategorical.SampleAutoregressive(this, x => call(x.to(p.dtype), y),
+            new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, temperature, p.device);
     }
 }

@@ -59,33 +59,28 @@ public sealed class PixelCategorical : IImageLikelihood
     }
 
     /// <summary>
-    /// Autoregressive sampling (2016a, Section 2): n images of C×H×W start at zero; for each pixel in raster order and
-    /// each channel in order the network is run on the whole image so far (no cache), and that one sub-pixel is drawn
-    /// from its softmax at <paramref name="temperature"/> (logits / T). Every step runs in its own dispose scope, under
-    /// no_grad. Costs C·H·W network passes.
+    /// Autoregressive sampling (2016a, Section 2) with <see cref="AutoregressiveSampler"/>: within each pixel the channels
+    /// are drawn in order, each from its softmax at <paramref name="temperature"/> (logits / T) after re-running the
+    /// network, so G is drawn given R and B given R and G. Costs C·H·W network passes.
     /// </summary>
+    /// <param name="model">the network's module (eval mode during sampling).</param>
     /// <param name="parametersOf">the network: scaled images [n, C, H, W] → parameters [n, C·256, H, W].</param>
-    /// <param name="n">images to draw.</param>
-    /// <param name="channels">C.</param>
-    /// <param name="height">H.</param>
-    /// <param name="width">W.</param>
+    /// <param name="shape">[n, C, H, W] of the images to draw.</param>
     /// <param name="temperature">divides the logits (1: the model's distribution).</param>
     /// <param name="device">where the images live (the network's device).</param>
-    public static Tensor SampleAutoregressive(Func<Tensor, Tensor> parametersOf, long n, long channels, long height, long width,
-        double temperature = 1.0, Device? device = null)
+    public static Tensor SampleAutoregressive(nn.Module model, Func<Tensor, Tensor> parametersOf, long[] shape,
+        double temperature, Device device)
     {
         if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be positive");
-        using var _ = no_grad();
-        var x = zeros(new[] { n, channels, height, width }, ScalarType.Byte, device);
-        for (long i = 0; i < height; i++)
-            for (long j = 0; j < width; j++)
-                for (long c = 0; c < channels; c++)
-                {
-                    using var step = NewDisposeScope();
-                    var logits = parametersOf(Scale(x)).narrow(1, c * Levels, Levels).select(2, i).select(2, j) / temperature; // [n, 256]
-                    var value = (logits - log(-log(rand_like(logits).clamp(1e-10, 1 - 1e-7)))).argmax(1);
-                    x.select(1, c).select(1, i).select(1, j).copy_(value.to(ScalarType.Byte));
-                }
-        return x;
+        return AutoregressiveSampler.Sample(model, shape, device, (x, i, j) =>
+        {
+            for (long c = 0; c < shape[1]; c++)
+            {
+                using var step = NewDisposeScope();
+                var logits = parametersOf(Scale(x)).narrow(1, c * Levels, Levels).select(2, i).select(2, j) / temperature; // [n, 256]
+                var value = (logits - log(-log(rand_like(logits).clamp(1e-10, 1 - 1e-7)))).argmax(1);
+                x.select(1, c).select(1, i).select(1, j).copy_(value.to(ScalarType.Byte));
+            }
+        });
     }
 }

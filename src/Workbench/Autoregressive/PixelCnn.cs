@@ -72,13 +72,7 @@ public sealed class PixelCnn : nn.Module<Tensor, Tensor>
     public Tensor Sample(int n, double temperature = 1.0)
     {
         var p = parameters().First();
-        bool wasTraining = training;
-        eval();
-        try
-        {
-            return PixelCategorical.SampleAutoregressive(x => call(x.to(p.dtype)), n, Config.ImageChannels,
-                Config.ImageSize, Config.ImageSize, temperature, p.device);
-        }
-        finally { if (wasTraining) train(); }
+        return PixelCategorical.SampleAutoregressive(this, x => call(x.to(p.dtype)),
+            new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, temperature, p.device);
     }
 }

@@ -132,22 +132,7 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
     public Tensor Sample(int n)
     {
         var p = parameters().First();
-        bool wasTraining = training;
-        eval();
-        try
-        {
-            using var _ = no_grad();
-            long c = Config.ImageChannels, size = Config.ImageSize;
-            var x = zeros(new[] { (long)n, c, size, size }, ScalarType.Byte, p.device);
-            for (long i = 0; i < size; i++)
-                for (long j = 0; j < size; j++)
-                {
-                    using var step = NewDisposeScope();
-                    var drawn = likelihood.Sample(call(PixelCategorical.Scale(x).to(p.dtype)));
-                    x.select(2, i).select(2, j).copy_(drawn.select(2, i).select(2, j));
-                }
-            return x;
-        }
-        finally { if (wasTraining) train(); }
+        return AutoregressiveSampler.Sample(this, new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, p.device,
+            (x, i, j) => x.select(2, i).select(2, j).copy_(likelihood.Sample(call(PixelCategorical.Scale(x).to(p.dtype))).select(2, i).select(2, j)));
     }
 }
