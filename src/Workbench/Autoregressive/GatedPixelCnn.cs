@@ -51,21 +51,11 @@ public sealed class GatedPixelCnn : nn.Module<Tensor, Tensor?, Tensor>
     }
 
     /// <summary>Exact log p(x | y) in nats per image [B] of uint8 images [B, C, H, W].</summary>
-    public Tensor LogProb(Tensor images, Tensor? labels = null)
-    {
-        Shapes.Expect(images, "GatedPixelCnn: images", "B", Config.ImageChannels, "H", "W");
-        using var scope = NewDisposeScope();
-        var p = parameters().First();
-        return Likelihood.LogProb(call(PixelCategorical.Scale(images).to(p.dtype).to(p.device), labels?.to(p.device)), images.to(p.device))
-            .MoveToOuterDisposeScope();
-    }
+    public Tensor LogProb(Tensor images, Tensor? labels = null) =>
+        PixelLikelihood.LogProb(this, x => call(x, labels?.to(x.device)), Likelihood, images, Config.ImageChannels, "GatedPixelCnn");
 
     /// <summary>Bits per sub-pixel [B]: −log2 p(x | y) / (C·H·W).</summary>
-    public Tensor BitsPerDim(Tensor images, Tensor? labels = null)
-    {
-        using var scope = NewDisposeScope();
-        return Metrics.BitsPerDim.FromLogProb(LogProb(images, labels), images.shape[1] * images.shape[2] * images.shape[3]).MoveToOuterDisposeScope();
-    }
+    public Tensor BitsPerDim(Tensor images, Tensor? labels = null) => PixelLikelihood.BitsPerDim(LogProb(images, labels), images);
 
     /// <summary>n uint8 images [n, C, S, S], drawn sub-pixel by sub-pixel in eval mode; <paramref name="labels"/> [n] for a
     /// conditional model.</summary>

@@ -110,20 +110,11 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Exact log p(x) in nats per image [B] of uint8 images [B, C, H, W].</summary>
-    public Tensor LogProb(Tensor images)
-    {
-        Shapes.Expect(images, "PixelCnnPlusPlus: images", "B", Config.ImageChannels, "H", "W");
-        using var scope = NewDisposeScope();
-        var p = parameters().First();
-        return likelihood.LogProb(call(PixelCategorical.Scale(images).to(p.dtype).to(p.device)), images.to(p.device)).MoveToOuterDisposeScope();
-    }
+    public Tensor LogProb(Tensor images) =>
+        PixelLikelihood.LogProb(this, x => call(x), likelihood, images, Config.ImageChannels, "PixelCnnPlusPlus");
 
     /// <summary>Bits per sub-pixel [B]: −log2 p(x) / (C·H·W).</summary>
-    public Tensor BitsPerDim(Tensor images)
-    {
-        using var scope = NewDisposeScope();
-        return Metrics.BitsPerDim.FromLogProb(LogProb(images), images.shape[1] * images.shape[2] * images.shape[3]).MoveToOuterDisposeScope();
-    }
+    public Tensor BitsPerDim(Tensor images) => PixelLikelihood.BitsPerDim(LogProb(images), images);
 
     /// <summary>
     /// n uint8 images [n, C, S, S] in eval mode, pixel by pixel in raster order (the mixture draws a pixel's channels
