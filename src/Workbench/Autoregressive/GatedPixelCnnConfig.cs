@@ -2,7 +2,8 @@ namespace Workbench.Autoregressive;
 
 /// <summary>
 /// Configuration of <see cref="GatedPixelCnn"/> (van den Oord et al. 2016b): gated layers with a vertical and a horizontal
-/// stack, optional class conditioning. <see cref="Small"/> runs on a CPU; an ablation is one <c>with { … }</c>.
+/// stack, optional class conditioning. The defaults (15 layers, 128 feature maps, 5-wide kernels) are a CIFAR-scale
+/// starting point, not the paper's exact setting. <see cref="Small"/> runs on a CPU; an ablation is one <c>with { … }</c>.
 /// </summary>
 public sealed record GatedPixelCnnConfig
 {

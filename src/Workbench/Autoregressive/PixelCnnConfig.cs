@@ -1,9 +1,10 @@
 namespace Workbench.Autoregressive;
 
 /// <summary>
-/// Configuration of <see cref="PixelCnn"/> (van den Oord et al. 2016a, Section 3.5 and Table 4 "PixelCNN" column): a 7×7
-/// mask-A convolution, residual blocks of 3×3 mask-B convolutions with 2h feature maps, two 1×1 mask-B layers and a
-/// 256-way softmax per channel. Defaults are the CIFAR-10 scale; <see cref="Small"/> runs on a CPU. An ablation is one
+/// Configuration of <see cref="PixelCnn"/> (van den Oord et al. 2016a, Section 3.5 and the paper's architecture table): a
+/// 7×7 mask-A convolution, 15 residual blocks of 3×3 mask-B convolutions with 2h feature maps, two 1×1 mask-B layers and a
+/// 256-way softmax per channel. The layer counts follow the paper; the widths (2h = 256, 1024 output units) are our
+/// CIFAR-scale defaults, to be checked against the paper's. <see cref="Small"/> runs on a CPU. An ablation is one
 /// <c>with { … }</c>.
 /// </summary>
 public sealed record PixelCnnConfig

@@ -1,9 +1,9 @@
 namespace Workbench.Autoregressive;
 
 /// <summary>
-/// Configuration of <see cref="PixelCnnPlusPlus"/> (Salimans et al. 2017, Section 3: CIFAR-10 model with 6 blocks of 5
-/// ResNet layers, 160 feature maps, dropout 0.5, a mixture of 10 logistics; 3 resolutions). Here <see cref="ResnetsPerScale"/>
-/// layers per resolution on the way up and one more on the way down, as in the released code. <see cref="Small"/> runs on a
+/// Configuration of <see cref="PixelCnnPlusPlus"/> (Salimans et al. 2017, Section 3; defaults as in the released code's
+/// CIFAR-10 settings: 5 ResNet layers per block, 160 feature maps, a mixture of 10 logistics, dropout 0.5, 3 resolutions).
+/// <see cref="ResnetsPerScale"/> layers per resolution on the way up and one more on the way down, as in the released code. <see cref="Small"/> runs on a
 /// CPU; an ablation is one <c>with { … }</c>.
 /// </summary>
 public sealed record PixelCnnPlusPlusConfig
