@@ -19,10 +19,14 @@ public sealed record Flow2DConfig
     /// Conv1x1 / Conv1x1LU learn a 2x2 rotation-like mixing (Glow).</summary>
     public Permutation Permutation { get; init; } = Permutation.Reverse;
     public bool ActNorm { get; init; } = true;
+    /// <summary>Replace the coupling steps by a Masked Autoregressive Flow of <see cref="Steps"/> MADEs with
+    /// <see cref="Hidden"/> units (Papamakarios et al. 2017); Coupling, Permutation and ActNorm are then unused.</summary>
+    public bool Autoregressive { get; init; } = false;
 
     public static Flow2DConfig RealNvp => new();
     public static Flow2DConfig Glow => new() { Permutation = Permutation.Conv1x1LU };
     public static Flow2DConfig Nice => new() { Coupling = Coupling.Additive, ActNorm = true };
+    public static Flow2DConfig Maf => new() { Autoregressive = true, Steps = 5, ActNorm = false };
 }
 
 /// <summary>
@@ -41,7 +45,9 @@ public sealed class Flow2D : nn.Module<Tensor, Tensor>
         {
             HiddenChannels = config.Hidden, Coupling = config.Coupling, Permutation = config.Permutation, ActNorm = config.ActNorm,
         };
-        flow = new FlowSequence(Enumerable.Range(0, config.Steps).Select(k => (FlowLayer)new FlowStep(dimensions, glowLike, k, vectors: true)));
+        flow = config.Autoregressive
+            ? new FlowSequence(new FlowLayer[] { new MaskedAutoregressiveFlow(dimensions, config.Steps, config.Hidden) })
+            : new FlowSequence(Enumerable.Range(0, config.Steps).Select(k => (FlowLayer)new FlowStep(dimensions, glowLike, k, vectors: true)));
         RegisterComponents();
     }
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Workbench.Autoregressive;
 using static TorchSharp.torch;
 
 namespace Workbench.Nvae;
@@ -39,28 +40,11 @@ public sealed class AutoregressiveConv2d : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The degree (z channel index) of channel i of a layer with <paramref name="channels"/> channels.</summary>
-    public static long Degree(long i, long channels, long latentChannels) => i * latentChannels / channels;
+    public static long Degree(long i, long channels, long latentChannels) => MaskedConv2d.Degree(i, channels, latentChannels);
 
-    static Tensor BuildMask(long cin, long cout, long cz, int k, bool strict, bool mirror)
-    {
-        var m = new float[cout * cin * k * k];
-        int centre = k / 2;
-        for (long o = 0; o < cout; o++)
-            for (long i = 0; i < cin; i++)
-                for (int y = 0; y < k; y++)
-                    for (int x = 0; x < k; x++)
-                    {
-                        // tap (y, x) reads the input pixel at offset (y − centre, x − centre)
-                        int ty = mirror ? k - 1 - y : y, tx = mirror ? k - 1 - x : x;
-                        bool before = ty < centre || (ty == centre && tx < centre);
-                        bool atCentre = ty == centre && tx == centre;
-                        long dOut = Degree(o, cout, cz), dIn = Degree(i, cin, cz);
-                        if (mirror) { dOut = cz - 1 - dOut; dIn = cz - 1 - dIn; }
-                        bool allowed = before || (atCentre && (strict ? dIn < dOut : dIn <= dOut));
-                        m[((o * cin + i) * k + y) * k + x] = allowed ? 1f : 0f;
-                    }
-        return tensor(m, new[] { cout, cin, (long)k, (long)k });
-    }
+    /// <summary>PixelCNN's raster mask (<see cref="MaskedConv2d.BuildMask"/>) with the latent channels as the groups.</summary>
+    static Tensor BuildMask(long cin, long cout, long cz, int k, bool strict, bool mirror) =>
+        MaskedConv2d.BuildMask(cin, cout, cz, k, k, strict ? MaskType.A : MaskType.B, MaskRegion.Raster, mirror);
 
     public override Tensor forward(Tensor x) =>
         nn.functional.conv2d(x, conv.weight! * mask, conv.bias, padding: new[] { conv.padding![0], conv.padding![1] });
