@@ -43,6 +43,37 @@ static class Driver
             throw new ArgumentException("--pairs, --steps, --sample-n, --threads and --batch must be positive, --sample-pairs >= 0");
     }
 
+    /// <summary>
+    /// The whole benchmark at each thread count of <paramref name="threadCounts"/> ("1" or "1,2,4,8,16"), one after the
+    /// other, each with its own table (and its own CSV, <c>--out</c> suffixed <c>-t{n}</c> when there are several counts).
+    /// </summary>
+    public static int RunAtThreadCounts(Options options, string threadCounts)
+    {
+        var counts = new List<int>();
+        foreach (var item in threadCounts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(item, NumberStyles.Integer, Inv, out int n) || n < 1)
+            {
+                Console.Error.WriteLine($"error: --threads {threadCounts}: '{item}' is not a positive thread count");
+                return 2;
+            }
+            counts.Add(n);
+        }
+        if (counts.Count == 0) { Console.Error.WriteLine("error: --threads: give at least one count"); return 2; }
+        int code = 0;
+        foreach (int n in counts)
+        {
+            var at = options with
+            {
+                Threads = n,
+                Out = options.Out is { } o && counts.Count > 1 ? Path.ChangeExtension(o, null) + $"-t{n}" + Path.GetExtension(o) : options.Out,
+            };
+            if (counts.Count > 1) Console.WriteLine($"\n## {n} thread(s)\n");
+            code = Math.Max(code, Run(at));
+        }
+        return code;
+    }
+
     /// <summary>NAME=VALUE pairs of <c>--ours-env</c> as a dictionary.</summary>
     public static Dictionary<string, string> ParseEnvironment(IEnumerable<string> pairs) => pairs.Aggregate(new Dictionary<string, string>(), WithEnv);
 

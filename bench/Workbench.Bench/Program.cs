@@ -10,7 +10,8 @@ var pairs = new Option<int>("--pairs") { Description = "Alternating pairs of `st
 var steps = new Option<int>("--steps") { Description = "Training steps per timed command (K).", DefaultValueFactory = _ => defaults.Steps };
 var samplePairs = new Option<int>("--sample-pairs") { Description = "Alternating pairs of `sample N` (0: none).", DefaultValueFactory = _ => defaults.SamplePairs };
 var sampleN = new Option<int>("--sample-n") { Description = "Images per sampling command.", DefaultValueFactory = _ => defaults.SampleN };
-var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads on both sides.", DefaultValueFactory = _ => defaults.Threads };
+var threadCounts = new Option<string>("--threads") { Description = "libtorch intra-op threads on both sides; a comma-separated list (1,2,4,8,16) runs the whole benchmark at each count, one table each.", DefaultValueFactory = _ => defaults.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => defaults.Threads };
 var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => defaults.Batch };
 var seed = new Option<long>("--seed") { Description = "Seed of the fixed batch and the weights.", DefaultValueFactory = _ => defaults.Seed };
 var python = new Option<string>("--python") { Description = "The Python with torch.", DefaultValueFactory = _ => defaults.Python };
@@ -20,16 +21,16 @@ var output = new Option<string?>("--out") { Description = "CSV of every pair." }
 
 var root = new RootCommand("Workbench benchmark: one training step and sampling of the Small presets, ours vs PyTorch (bench/README.md)")
 {
-    families, pairs, steps, samplePairs, sampleN, threads, batch, seed, python, torchLib, oursEnv, output,
+    families, pairs, steps, samplePairs, sampleN, threadCounts, batch, seed, python, torchLib, oursEnv, output,
 };
-root.SetAction(p => Driver.Run(new Driver.Options
+root.SetAction(p => Driver.RunAtThreadCounts(new Driver.Options
 {
     Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
     Pairs = p.GetValue(pairs), Steps = p.GetValue(steps), SamplePairs = p.GetValue(samplePairs), SampleN = p.GetValue(sampleN),
-    Threads = p.GetValue(threads), Batch = p.GetValue(batch), Seed = p.GetValue(seed), Python = p.GetValue(python)!,
+    Batch = p.GetValue(batch), Seed = p.GetValue(seed), Python = p.GetValue(python)!,
     TorchLib = p.GetValue(torchLib) is { } lib ? Path.GetFullPath(lib) : null,
     OursEnv = Driver.ParseEnvironment(p.GetValue(oursEnv) ?? []), Out = p.GetValue(output),
-}));
+}, p.GetValue(threadCounts)!));
 
 var family = new Option<string>("--family") { Description = "glow, nvae, vae or stylegan2.", Required = true };
 var worker = new Command("worker", "Our side of the worker protocol: build the family, then answer step/sample/flops/gemm/quit on stdin.")
