@@ -150,9 +150,8 @@ public abstract class Trainer : IDisposable
     /// put back afterwards, so a run trains the same steps whatever its <see cref="EvalEvery"/>), the new log rows to
     /// <see cref="RunOptions.OnLog"/>, a checkpoint when due (and at the last step), progress, samples when due; the last
     /// step logs the open interval's row and evaluates (<see cref="RunOptions.FinalEvaluation"/>), and samples once more
-    /// if it was not a sample step. Cancellation stops an evaluation in progress
-    /// within one batch and saves a checkpoint of the last completed step. A diverged step logs the rows before it
-    /// and rethrows.
+    /// if it was not a sample step. Cancellation stops an evaluation in progress within one batch and saves a
+    /// checkpoint of the last completed step. A diverged step logs the rows before it and rethrows.
     /// </summary>
     public RunEnd Run(RunOptions options, CancellationToken cancel = default)
     {
