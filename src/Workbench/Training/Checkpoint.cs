@@ -32,8 +32,9 @@ public sealed record CheckpointInfo(string Path, long Step, string? ConfigType, 
     {
         if (ConfigJson is null) throw new InvalidDataException($"{Path}: the checkpoint stores no config");
         var stored = JsonNode.Parse(ConfigJson) as JsonObject ?? throw new InvalidDataException($"{Path}: the stored config is not a JSON object");
-        if (ConfigType != typeof(RunConfig).FullName) stored = new JsonObject { ["Model"] = stored, ["Training"] = new JsonObject() };
-        stored = ConfigEvolution.MoveTrainingFields(stored, typeof(TModel), typeof(TTraining));
+        stored = ConfigType == typeof(RunConfig).FullName
+            ? ConfigEvolution.MoveTrainingFields(stored, typeof(TModel), typeof(TTraining))
+            : ConfigEvolution.AsRunConfig(stored, typeof(TModel), typeof(TTraining));
         T Read<T>(string key) => ConfigEvolution.Upgrade(stored[key], typeof(T), new List<string>())!.Deserialize<T>(Checkpoint.JsonOptions)
                                  ?? throw new InvalidDataException($"{Path}: the stored config's {key} is null");
         return (Read<TModel>("Model"), Read<TTraining>("Training"));
@@ -293,7 +294,7 @@ public static class Checkpoint
         if (expected is RunConfig run && info.ConfigType == run.Model.GetType().FullName)
         {
             // its model record alone, holding the training fields too (written before they had their own record)
-            try { stored = ConfigEvolution.AsRunConfig(stored, run); }
+            try { stored = ConfigEvolution.AsRunConfig(JsonNode.Parse(stored), run.Model.GetType(), run.Training.GetType()).ToJsonString(); }
             catch (JsonException) { }
         }
         else if (info.ConfigType != type)

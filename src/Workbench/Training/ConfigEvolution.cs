@@ -73,8 +73,7 @@ public static class ConfigEvolution
     static bool Has(Type t, string name) => t.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not null;
 
     /// <summary>A run config stored as its model record alone (a StyleGAN2 checkpoint written before its training settings
-    /// had their own record), as the JSON of <paramref name="expected"/>'s <see cref="RunConfig"/> shape.</summary>
-    public static string AsRunConfig(string modelJson, RunConfig expected) =>
-        MoveTrainingFields(new JsonObject { ["Model"] = JsonNode.Parse(modelJson), ["Training"] = new JsonObject() },
-            expected.Model.GetType(), expected.Training.GetType()).ToJsonString();
+    /// had their own record), in the <see cref="RunConfig"/> shape ("Model", "Training") with the training fields moved.</summary>
+    public static JsonObject AsRunConfig(JsonNode? model, Type modelType, Type trainingType) =>
+        MoveTrainingFields(new JsonObject { ["Model"] = model?.DeepClone(), ["Training"] = new JsonObject() }, modelType, trainingType);
 }

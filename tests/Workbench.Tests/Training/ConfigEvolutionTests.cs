@@ -43,7 +43,7 @@ public class ConfigEvolutionTests
         Assert.Contains("Training.PathLengthDetachMean", e.Message);
 
         var filled = new List<string>();
-        var run = JsonNode.Parse(ConfigEvolution.AsRunConfig(Checkpoint.ReadInfo(path).ConfigJson!, Small()));
+        var run = ConfigEvolution.AsRunConfig(JsonNode.Parse(Checkpoint.ReadInfo(path).ConfigJson!), typeof(StyleGan2Config), typeof(StyleGan2TrainConfig));
         ConfigEvolution.Upgrade(run, typeof(RunConfig), filled, Small());
         Assert.Contains("StyleGan2TrainConfig.PathLengthDetachMean = true", Assert.Single(filled));
     }
@@ -57,6 +57,8 @@ public class ConfigEvolutionTests
         Assert.Contains("Training.R1Gamma: file 0.5, expected 0.1", e.Message);
         Assert.Contains("Training.BatchSize: file 64, expected 16", e.Message);
         Assert.DoesNotContain("Model.", e.Message);
+        var (readModel, read) = Checkpoint.ReadInfo(path).RunConfig<StyleGan2Config, StyleGan2TrainConfig>();   // as notebook 02 reads it
+        Assert.Equal((0.5, 64, StyleGan2Config.Small.ZDim), (read.R1Gamma, read.BatchSize, readModel.ZDim));
 
         // a run.json of that time: the training fields in "model", "training" empty
         var recorded = new JsonObject
