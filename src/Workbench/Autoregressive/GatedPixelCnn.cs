@@ -11,7 +11,7 @@ namespace Workbench.Autoregressive;
 /// horizontal stack ends in ReLU, 1×1 mask B, ReLU, 1×1 mask B to 256 logits per sub-pixel (<see cref="PixelCategorical"/>).
 /// Exact log-likelihood; sampling runs the network once per sub-pixel.
 /// </summary>
-public sealed class GatedPixelCnn : nn.Module<Tensor, Tensor?, Tensor>
+public sealed class GatedPixelCnn : nn.Module<Tensor, Tensor?, Tensor>, IPixelModel
 {
     readonly ModuleList<GatedPixelCnnLayer> layers;
     readonly MaskedConv2d hidden;
@@ -66,4 +66,8 @@ public sealed class GatedPixelCnn : nn.Module<Tensor, Tensor?, Tensor>
         return PixelCategorical.SampleAutoregressive(this, x => call(x.to(p.dtype), y),
             new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, temperature, p.device);
     }
+
+    int IPixelModel.ImageChannels => Config.ImageChannels;
+    int IPixelModel.ImageSize => Config.ImageSize;
+    int IPixelModel.Classes => Config.Classes;
 }

@@ -13,7 +13,7 @@ namespace Workbench.Autoregressive;
 /// masked convolutions leave a blind spot above-right of each pixel (2016b, Section 2.2); <see cref="GatedPixelCnn"/>
 /// removes it.
 /// </summary>
-public sealed class PixelCnn : nn.Module<Tensor, Tensor>
+public sealed class PixelCnn : nn.Module<Tensor, Tensor>, IPixelModel
 {
     readonly MaskedConv2d input;
     readonly ModuleList<PixelCnnResidualBlock> blocks;
@@ -66,4 +66,10 @@ public sealed class PixelCnn : nn.Module<Tensor, Tensor>
         return PixelCategorical.SampleAutoregressive(this, x => call(x.to(p.dtype)),
             new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, temperature, p.device);
     }
+
+    int IPixelModel.ImageChannels => Config.ImageChannels;
+    int IPixelModel.ImageSize => Config.ImageSize;
+    int IPixelModel.Classes => 0;
+    Tensor IPixelModel.LogProb(Tensor images, Tensor? labels) => LogProb(images);
+    Tensor IPixelModel.Sample(int n, double temperature, Tensor? labels) => Sample(n, temperature);
 }

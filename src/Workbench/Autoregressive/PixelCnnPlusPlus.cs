@@ -15,7 +15,7 @@ namespace Workbench.Autoregressive;
 /// down-pass partner; dropout in every block (Section 2.6). The input carries an extra channel of ones, so the network tells
 /// zero padding from black pixels, as in the released code.
 /// </summary>
-public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
+public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IPixelModel
 {
     readonly ShiftedConv2d uInit;
     readonly ShiftedConv2d ulInitAbove;
@@ -126,4 +126,11 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
         return AutoregressiveSampler.Sample(this, new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, p.device,
             (x, i, j) => x.select(2, i).select(2, j).copy_(likelihood.Sample(call(PixelCategorical.Scale(x).to(p.dtype))).select(2, i).select(2, j)));
     }
+
+    int IPixelModel.ImageChannels => Config.ImageChannels;
+    int IPixelModel.ImageSize => Config.ImageSize;
+    int IPixelModel.Classes => 0;
+    Tensor IPixelModel.LogProb(Tensor images, Tensor? labels) => LogProb(images);
+    Tensor IPixelModel.Sample(int n, double temperature, Tensor? labels) => temperature == 1.0 ? Sample(n)
+        : throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "PixelCNN++ samples at temperature 1 only (its mixture has no temperature)");
 }

@@ -223,8 +223,12 @@ public abstract class Trainer : IDisposable
     }
 
     /// <summary>The next batch: <paramref name="images"/> when given, else the trainer's own loader's next.</summary>
-    protected Tensor NextBatch(Tensor? images) =>
-        images ?? (_loader ?? throw new InvalidOperationException($"{GetType().Name} was built without a training set: pass the batch")).Next().Images;
+    protected Tensor NextBatch(Tensor? images) => NextLabelledBatch(images).Images;
+
+    /// <summary>The next batch with its labels: <paramref name="images"/> when given (no labels), else the trainer's own
+    /// loader's next.</summary>
+    protected Batch NextLabelledBatch(Tensor? images) => images is not null ? new Batch(images, null, null)
+        : (_loader ?? throw new InvalidOperationException($"{GetType().Name} was built without a training set: pass the batch")).Next();
 
     // ---------------------------------------------------------------- checkpoints
 
