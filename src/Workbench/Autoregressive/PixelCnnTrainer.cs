@@ -105,7 +105,7 @@ public sealed class PixelCnnTrainer : Trainer
         foreach (var batch in BatchLoader.Sequential(data, batchSize, device, limit))
         {
             using var scope = NewDisposeScope();
-            sum += PixelLikelihood.BitsPerDim(m.LogProb(batch.Images, m.Classes > 0 ? batch.Labels : null), batch.Images).sum().item<double>();
+            sum += PixelLikelihood.BitsPerDim(m.LogProb(batch.Images, m.Classes > 0 ? batch.Labels : null), batch.Images).sum().to(ScalarType.Float64).item<double>();
             n += batch.Images.shape[0];
         }
         return sum / n;

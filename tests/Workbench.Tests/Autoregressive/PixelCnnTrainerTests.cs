@@ -62,7 +62,7 @@ public class PixelCnnTrainerTests
         {
             BatchSize = 16, LearningRate = 1e-2, LearningRateDecay = 1, EmaDecay = null, LogEvery = 0, EvalEvery = 0,
         }, train: data);
-        for (int i = 0; i < 40; i++) trainer.TrainStepOn();
+        for (int i = 0; i < 100; i++) trainer.TrainStepOn();
         // the first pixel of an image can only be predicted from its label: black under label 0, white under label 1
         using var black = zeros(new long[] { 1, 1, Size, Size }, ScalarType.Byte);
         using var white = full(new long[] { 1, 1, Size, Size }, 255, ScalarType.Byte);
