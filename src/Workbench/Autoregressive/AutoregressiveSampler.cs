@@ -14,7 +14,10 @@ public static class AutoregressiveSampler
     /// <param name="shape">[n, C, H, W] of the images to draw.</param>
     /// <param name="device">where the images live (the network's device).</param>
     /// <param name="fillPixel">writes pixel (i, j) of every image, in place, given the images so far.</param>
-    public static Tensor Sample(nn.Module model, long[] shape, Device device, Action<Tensor, long, long> fillPixel)
+    /// <param name="onPixel">called after each pixel with the images so far and the number of pixels drawn (progress,
+    /// snapshots of partial images); the images are the sampler's own, valid during the call.</param>
+    public static Tensor Sample(nn.Module model, long[] shape, Device device, Action<Tensor, long, long> fillPixel,
+        Action<Tensor, long>? onPixel = null)
     {
         if (shape.Length != 4) throw new ArgumentException($"shape must be [n, C, H, W], got [{string.Join(", ", shape)}]", nameof(shape));
         bool wasTraining = model.training;
@@ -28,6 +31,7 @@ public static class AutoregressiveSampler
                 {
                     using var step = NewDisposeScope();
                     fillPixel(x, i, j);
+                    onPixel?.Invoke(x, i * shape[3] + j + 1);
                 }
             return x;
         }

@@ -59,12 +59,12 @@ public sealed class GatedPixelCnn : nn.Module<Tensor, Tensor?, Tensor>, IPixelMo
 
     /// <summary>n uint8 images [n, C, S, S], drawn sub-pixel by sub-pixel in eval mode; <paramref name="labels"/> [n] for a
     /// conditional model.</summary>
-    public Tensor Sample(int n, double temperature = 1.0, Tensor? labels = null)
+    public Tensor Sample(int n, double temperature = 1.0, Tensor? labels = null, Action<Tensor, long>? onPixel = null)
     {
         var p = parameters().First();
         var y = labels?.to(p.device);
         return PixelCategorical.SampleAutoregressive(this, x => call(x.to(p.dtype), y),
-            new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, temperature, p.device);
+            new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, temperature, p.device, onPixel);
     }
 
     int IPixelModel.ImageChannels => Config.ImageChannels;

@@ -23,6 +23,7 @@ public interface IPixelModel
     Tensor LogProb(Tensor images, Tensor? labels = null);
 
     /// <summary>n uint8 images [n, C, S, S] drawn pixel by pixel in eval mode, at <paramref name="temperature"/> (1: the
-    /// model's distribution); <paramref name="labels"/> [n] for a conditional model.</summary>
-    Tensor Sample(int n, double temperature = 1.0, Tensor? labels = null);
+    /// model's distribution); <paramref name="labels"/> [n] for a conditional model; <paramref name="onPixel"/> is called
+    /// after each pixel with the images so far and the pixels drawn (<see cref="AutoregressiveSampler.Sample"/>).</summary>
+    Tensor Sample(int n, double temperature = 1.0, Tensor? labels = null, Action<Tensor, long>? onPixel = null);
 }

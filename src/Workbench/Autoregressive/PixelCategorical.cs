@@ -68,8 +68,9 @@ public sealed class PixelCategorical : IImageLikelihood
     /// <param name="shape">[n, C, H, W] of the images to draw.</param>
     /// <param name="temperature">divides the logits (1: the model's distribution).</param>
     /// <param name="device">where the images live (the network's device).</param>
+    /// <param name="onPixel">called after each pixel (<see cref="AutoregressiveSampler.Sample"/>).</param>
     public static Tensor SampleAutoregressive(nn.Module model, Func<Tensor, Tensor> parametersOf, long[] shape,
-        double temperature, Device device)
+        double temperature, Device device, Action<Tensor, long>? onPixel = null)
     {
         if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be positive");
         return AutoregressiveSampler.Sample(model, shape, device, (x, i, j) =>
@@ -81,6 +82,6 @@ public sealed class PixelCategorical : IImageLikelihood
                 var value = (logits - log(-log(rand_like(logits).clamp(1e-10, 1 - 1e-7)))).argmax(1);
                 x.select(1, c).select(1, i).select(1, j).copy_(value.to(ScalarType.Byte));
             }
-        });
+        }, onPixel);
     }
 }

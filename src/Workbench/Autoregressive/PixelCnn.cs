@@ -60,16 +60,16 @@ public sealed class PixelCnn : nn.Module<Tensor, Tensor>, IPixelModel
     public Tensor BitsPerDim(Tensor images) => PixelLikelihood.BitsPerDim(LogProb(images), images);
 
     /// <summary>n uint8 images [n, C, S, S] (S = ImageSize), drawn sub-pixel by sub-pixel in eval mode.</summary>
-    public Tensor Sample(int n, double temperature = 1.0)
+    public Tensor Sample(int n, double temperature = 1.0, Action<Tensor, long>? onPixel = null)
     {
         var p = parameters().First();
         return PixelCategorical.SampleAutoregressive(this, x => call(x.to(p.dtype)),
-            new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, temperature, p.device);
+            new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, temperature, p.device, onPixel);
     }
 
     int IPixelModel.ImageChannels => Config.ImageChannels;
     int IPixelModel.ImageSize => Config.ImageSize;
     int IPixelModel.Classes => 0;
     Tensor IPixelModel.LogProb(Tensor images, Tensor? labels) => LogProb(images);
-    Tensor IPixelModel.Sample(int n, double temperature, Tensor? labels) => Sample(n, temperature);
+    Tensor IPixelModel.Sample(int n, double temperature, Tensor? labels, Action<Tensor, long>? onPixel) => Sample(n, temperature, onPixel);
 }

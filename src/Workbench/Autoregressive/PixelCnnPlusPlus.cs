@@ -120,17 +120,18 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IPixelModel
     /// n uint8 images [n, C, S, S] in eval mode, pixel by pixel in raster order (the mixture draws a pixel's channels
     /// together, R then G then B through its coupling); one network pass per pixel, each in its own dispose scope, no cache.
     /// </summary>
-    public Tensor Sample(int n)
+    public Tensor Sample(int n, Action<Tensor, long>? onPixel = null)
     {
         var p = parameters().First();
         return AutoregressiveSampler.Sample(this, new long[] { n, Config.ImageChannels, Config.ImageSize, Config.ImageSize }, p.device,
-            (x, i, j) => x.select(2, i).select(2, j).copy_(likelihood.Sample(call(PixelCategorical.Scale(x).to(p.dtype))).select(2, i).select(2, j)));
+            (x, i, j) => x.select(2, i).select(2, j).copy_(likelihood.Sample(call(PixelCategorical.Scale(x).to(p.dtype))).select(2, i).select(2, j)),
+            onPixel);
     }
 
     int IPixelModel.ImageChannels => Config.ImageChannels;
     int IPixelModel.ImageSize => Config.ImageSize;
     int IPixelModel.Classes => 0;
     Tensor IPixelModel.LogProb(Tensor images, Tensor? labels) => LogProb(images);
-    Tensor IPixelModel.Sample(int n, double temperature, Tensor? labels) => temperature == 1.0 ? Sample(n)
+    Tensor IPixelModel.Sample(int n, double temperature, Tensor? labels, Action<Tensor, long>? onPixel) => temperature == 1.0 ? Sample(n, onPixel)
         : throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "PixelCNN++ samples at temperature 1 only (its mixture has no temperature)");
 }

@@ -112,8 +112,8 @@ public sealed class PixelCnnTrainer : Trainer
     });
 
     /// <summary>n uint8 images from <see cref="InferenceModel"/> (labels [n] for a conditional model).</summary>
-    public Tensor SampleImages(int n, double temperature = 1.0, Tensor? labels = null) =>
-        ((IPixelModel)InferenceModel).Sample(n, temperature, labels);
+    public Tensor SampleImages(int n, double temperature = 1.0, Tensor? labels = null, Action<Tensor, long>? onPixel = null) =>
+        ((IPixelModel)InferenceModel).Sample(n, temperature, labels, onPixel);
 
     protected override int LogEvery => Config.LogEvery;
     protected override long? TotalSteps => Config.Steps;

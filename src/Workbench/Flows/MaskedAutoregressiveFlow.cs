@@ -55,11 +55,15 @@ public sealed class MaskedAutoregressiveFlow : FlowLayer
         for (int k = mades.Count - 1; k >= 0; k--)
         {
             // x = u exp(α(x)) + μ(x): after pass t the first t coordinates in the MADE's order are exact.
+            // one scope per pass: only the current estimate outlives it (the graph keeps what backward needs)
             var x = zeros_like(y);
             for (long t = 0; t < Dimensions; t++)
             {
+                using var pass = NewDisposeScope();
                 var (mu, alpha) = mades[k].call(x);
-                x = y * exp(alpha) + mu;
+                var next = (y * exp(alpha) + mu).MoveToOuterDisposeScope();
+                x.Dispose();
+                x = next;
             }
             y = x;
         }
