@@ -8,7 +8,8 @@ public static class FamilyRegistry
         new GlowFamily("glow"), new GlowFamily("realnvp"), new GlowFamily("nice"),
         new NvaeFamily(hierarchical: true), new NvaeFamily(hierarchical: false), new StyleGan2Family(),
         new DiffusionFamily(),
-        new PixelCnnFamily(PixelCnnFamily.Plain), new PixelCnnFamily(PixelCnnFamily.Gated), new PixelCnnFamily(PixelCnnFamily.PlusPlus),
+        new AutoregressiveFamily(AutoregressiveFamily.Plain), new AutoregressiveFamily(AutoregressiveFamily.Gated), new AutoregressiveFamily(AutoregressiveFamily.PlusPlus),
+        new AutoregressiveFamily(AutoregressiveFamily.Maf),
     };
 
     public static IEnumerable<string> Names => All.Select(f => f.Name);

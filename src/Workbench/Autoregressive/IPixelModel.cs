@@ -3,9 +3,10 @@ using static TorchSharp.torch;
 namespace Workbench.Autoregressive;
 
 /// <summary>
-/// What the pixel models (<see cref="PixelCnn"/>, <see cref="GatedPixelCnn"/>, <see cref="PixelCnnPlusPlus"/>) share: the
-/// exact log-likelihood of uint8 images by the chain rule in raster order (van den Oord et al. 2016a, Eq. 1) and
-/// sampling pixel by pixel. Their trainer (<see cref="PixelCnnTrainer"/>) and the command line see them through it.
+/// What the autoregressive image models share: the log-likelihood of uint8 images by the chain rule in raster order
+/// (van den Oord et al. 2016a, Eq. 1), exact for the pixel models (<see cref="PixelCnn"/>, <see cref="GatedPixelCnn"/>,
+/// <see cref="PixelCnnPlusPlus"/>) and the dequantization bound for MAF (<see cref="Flows.MafImageFlow"/>), and sampling.
+/// Their trainer (<see cref="AutoregressiveTrainer"/>) and the command line see them through it.
 /// </summary>
 public interface IPixelModel
 {
@@ -18,7 +19,8 @@ public interface IPixelModel
     /// <summary>Classes the model is conditioned on (0: unconditional).</summary>
     int Classes { get; }
 
-    /// <summary>Exact log p(x | y) in nats per image [B] of uint8 images [B, C, H, W]; <paramref name="labels"/> [B]
+    /// <summary>log p(x | y) in nats per image [B] of uint8 images [B, C, H, W] (exact, or MAF's one-draw dequantization
+    /// bound); <paramref name="labels"/> [B]
     /// (int64) for a conditional model, ignored otherwise.</summary>
     Tensor LogProb(Tensor images, Tensor? labels = null);
 

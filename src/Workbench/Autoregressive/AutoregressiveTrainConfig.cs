@@ -1,11 +1,11 @@
 namespace Workbench.Autoregressive;
 
 /// <summary>
-/// Training settings of the pixel models (<see cref="PixelCnnTrainer"/>), with PixelCNN++'s released defaults (Salimans
+/// Training settings of the pixel models (<see cref="AutoregressiveTrainer"/>), with PixelCNN++'s released defaults (Salimans
 /// et al. 2017, Section 3): Adam at 1e-3 decayed by 0.999995 every step, Polyak averaging of the weights with 0.9995 for
 /// evaluation and sampling. <see cref="Small"/> is a CPU preset. An ablation is one <c>with { … }</c>.
 /// </summary>
-public sealed record PixelCnnTrainConfig
+public sealed record AutoregressiveTrainConfig
 {
     /// <summary>Optimizer steps.</summary>
     public long Steps { get; init; } = 5000;
@@ -31,5 +31,5 @@ public sealed record PixelCnnTrainConfig
     public double DivergenceBpd { get; init; } = 50;
 
     /// <summary>A CPU preset: a faster decay of the averaged weights (half-life ≈ 350 steps) for runs of a few thousand steps.</summary>
-    public static PixelCnnTrainConfig Small => new() { Steps = 3000, EmaDecay = 0.998, EvalLimit = 2000 };
+    public static AutoregressiveTrainConfig Small => new() { Steps = 3000, EmaDecay = 0.998, EvalLimit = 2000 };
 }

@@ -7,14 +7,15 @@ using static TorchSharp.torch;
 namespace Workbench.Autoregressive;
 
 /// <summary>
-/// Maximum-likelihood training of a pixel model (<see cref="IPixelModel"/>: PixelCNN, Gated PixelCNN, PixelCNN++), in the
-/// shape of every <see cref="Trainer"/>: each step minimises the exact negative log-likelihood in bits/dim of a uint8 batch
-/// (the chain rule, van den Oord et al. 2016a, Eq. 1; no dequantization: the likelihoods are discrete) with Adam and an
+/// Maximum-likelihood training of an autoregressive image model (<see cref="IPixelModel"/>: PixelCNN, Gated PixelCNN,
+/// PixelCNN++, MAF), in the shape of every <see cref="Trainer"/>: each step minimises the negative log-likelihood in
+/// bits/dim of a uint8 batch (the chain rule, van den Oord et al. 2016a, Eq. 1: exact for the pixel models, whose
+/// likelihoods are discrete; MAF's dequantization bound) with Adam and an
 /// exponentially decaying learning rate, and updates a Polyak-averaged copy of the weights (PixelCNN++'s released
 /// training). A conditional model gets the batch's class labels. Reports "train_bpd", "lr" and "grad_norm" every step,
 /// "test_bpd" at each evaluation; a NaN or exploding loss throws <see cref="TrainingDivergedException"/>.
 /// </summary>
-public sealed class PixelCnnTrainer : Trainer
+public sealed class AutoregressiveTrainer : Trainer
 {
     readonly nn.Module _model;
     readonly nn.Module? _emaModel;
@@ -27,7 +28,7 @@ public sealed class PixelCnnTrainer : Trainer
     /// <param name="train">the training set of the trainer's own loader (null: pass every batch to <see cref="Trainer.TrainStepOn"/>).</param>
     /// <param name="test">held-out data for the run's evaluations (null: none).</param>
     /// <param name="seed">the own loader's shuffling seed.</param>
-    public PixelCnnTrainer(nn.Module model, PixelCnnTrainConfig config, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
+    public AutoregressiveTrainer(nn.Module model, AutoregressiveTrainConfig config, ImageDataset? train = null, ImageDataset? test = null, long seed = 0)
         : base(CheckData(model, train), test, config.BatchSize, seed, model.parameters().First().device)
     {
         _model = model;
@@ -36,7 +37,7 @@ public sealed class PixelCnnTrainer : Trainer
         _optimizer = optim.Adam(_params, config.LearningRate);
         if (config.EmaDecay is double decay)
         {
-            if (decay is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(config), decay, "PixelCnnTrainConfig.EmaDecay must be in (0, 1)");
+            if (decay is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(config), decay, "AutoregressiveTrainConfig.EmaDecay must be in (0, 1)");
             var p = model.parameters().First();
             // a second model of the same architecture; building it must not consume the run's random stream
             using (var saved = random.get_rng_state())
@@ -52,23 +53,23 @@ public sealed class PixelCnnTrainer : Trainer
 
     static ImageDataset? CheckData(nn.Module model, ImageDataset? train)
     {
-        var m = model as IPixelModel ?? throw new ArgumentException($"PixelCnnTrainer: {model.GetType().Name} is not a pixel model", nameof(model));
+        var m = model as IPixelModel ?? throw new ArgumentException($"AutoregressiveTrainer: {model.GetType().Name} is not a pixel model", nameof(model));
         if (train is null) return null;
         if (train.Channels != m.ImageChannels || train.Height != m.ImageSize || train.Width != m.ImageSize)
-            throw new ArgumentException($"PixelCnnTrainer: {train.Name} images are {train.Channels}x{train.Height}x{train.Width}, " +
+            throw new ArgumentException($"AutoregressiveTrainer: {train.Name} images are {train.Channels}x{train.Height}x{train.Width}, " +
                 $"the model expects {m.ImageChannels}x{m.ImageSize}x{m.ImageSize}");
         if (m.Classes > 0 && train.Labels is null)
-            throw new ArgumentException($"PixelCnnTrainer: the model is conditioned on {m.Classes} classes and {train.Name} has no labels");
+            throw new ArgumentException($"AutoregressiveTrainer: the model is conditioned on {m.Classes} classes and {train.Name} has no labels");
         return train;
     }
 
-    public PixelCnnTrainConfig Config { get; }
+    public AutoregressiveTrainConfig Config { get; }
 
     /// <summary>The model being trained.</summary>
     public nn.Module Model => _model;
 
     /// <summary>The model that evaluates and samples: the Polyak-averaged copy, or the trained one when
-    /// <see cref="PixelCnnTrainConfig.EmaDecay"/> is null.</summary>
+    /// <see cref="AutoregressiveTrainConfig.EmaDecay"/> is null.</summary>
     public nn.Module InferenceModel => _emaModel ?? _model;
 
     /// <summary>lr₀ · decay^step (PixelCNN++'s schedule).</summary>
@@ -92,7 +93,7 @@ public sealed class PixelCnnTrainer : Trainer
     protected override IReadOnlyDictionary<string, double> Measure(ImageDataset test, long? limit) =>
         new Dictionary<string, double> { ["test_bpd"] = EvaluateBitsPerDim(InferenceModel, test, limit ?? Config.EvalLimit, Config.EvalBatchSize) };
 
-    /// <summary>Mean exact bits/dim of a pixel model over the first <paramref name="limit"/> images of a dataset (null: all),
+    /// <summary>Mean bits/dim of an autoregressive image model over the first <paramref name="limit"/> images of a dataset (null: all),
     /// batched, in eval mode without gradients (conditional models get the labels); the model returns to its mode.</summary>
     public static double EvaluateBitsPerDim(nn.Module model, ImageDataset data, long? limit = null, int batchSize = 250) => EvalMode.Run(model, () =>
     {

@@ -5,7 +5,7 @@ namespace Workbench.Tests.Autoregressive;
 
 /// <summary>`workbench train|sample|eval` of the three pixel models on the no-download image folder (8×8 RGB), tiny.</summary>
 [Collection(CliCollection.Name)]
-public class PixelCnnCliTests
+public class AutoregressiveCliTests
 {
     static string[] Tiny(string family, string run) => new[]
     {
@@ -14,6 +14,7 @@ public class PixelCnnCliTests
     {
         "pixelcnn" => new[] { "--set", "Features=8", "--set", "ResidualBlocks=1", "--set", "OutputFeatures=8" },
         "gated-pixelcnn" => new[] { "--set", "Features=8", "--set", "Layers=2", "--set", "OutputFeatures=8" },
+        "maf" => new[] { "--set", "Hidden=16", "--set", "Mades=2" },
         _ => new[] { "--set", "Features=8", "--set", "Mixtures=2" },
     }).ToArray();
 
@@ -21,6 +22,7 @@ public class PixelCnnCliTests
     [InlineData("pixelcnn")]
     [InlineData("gated-pixelcnn")]
     [InlineData("pixelcnn++")]
+    [InlineData("maf")]
     public void TrainsResumesSamplesAndEvaluatesByExactLikelihood(string family)
     {
         var run = RunFixtures.NewRun(family.Replace("+", "p"));
@@ -35,8 +37,9 @@ public class PixelCnnCliTests
         Assert.True(File.Exists(Path.Combine(run, "samples", "step-000003.png")), "no sample grid at the end of the run");
 
         // a resume may change the learning rate, not the network's width
-        var refused = CliTestHost.Run("train", "--resume", run, "--steps", "4", "--set", "Features=16");
-        RunFixtures.AssertOneLineError(refused.Code, refused.Err, "Features");
+        var width = family == "maf" ? "Hidden" : "Features";
+        var refused = CliTestHost.Run("train", "--resume", run, "--steps", "4", "--set", $"{width}=32");
+        RunFixtures.AssertOneLineError(refused.Code, refused.Err, width);
         var b = CliTestHost.Run("train", "--resume", run, "--steps", "4", "--set", "LearningRate=0.0005");
         Assert.True(b.Code == 0, b.Err);
         Assert.Equal(new long[] { 1, 2, 3, 4 }, RunFixtures.TrainRows(run));

@@ -8,7 +8,7 @@ namespace Workbench.Tests.Autoregressive;
 
 // Seeded comparisons: no other test may draw from the global generator meanwhile.
 [Collection(Workbench.Tests.Training.GlobalRngCollection.Name)]
-public class PixelCnnTrainerTests
+public class AutoregressiveTrainerTests
 {
     const int Size = 6;
 
@@ -29,7 +29,7 @@ public class PixelCnnTrainerTests
     {
         Seeding.Set(31);
         using var data = BlackOrWhite(64, 1);
-        using var trainer = new PixelCnnTrainer(TinyPixelCnn(), new PixelCnnTrainConfig
+        using var trainer = new AutoregressiveTrainer(TinyPixelCnn(), new AutoregressiveTrainConfig
         {
             BatchSize = 16, LearningRate = 1e-2, LearningRateDecay = 0.99, EmaDecay = null, LogEvery = 1, EvalEvery = 0,
         }, train: data);
@@ -58,7 +58,7 @@ public class PixelCnnTrainerTests
         {
             ImageChannels = 1, ImageSize = Size, Features = 8, Layers = 2, Kernel = 3, OutputFeatures = 16, Classes = 2,
         });
-        using var trainer = new PixelCnnTrainer(model, new PixelCnnTrainConfig
+        using var trainer = new AutoregressiveTrainer(model, new AutoregressiveTrainConfig
         {
             BatchSize = 16, LearningRate = 1e-2, LearningRateDecay = 1, EmaDecay = null, LogEvery = 0, EvalEvery = 0,
         }, train: data);
@@ -79,15 +79,15 @@ public class PixelCnnTrainerTests
     {
         Seeding.Set(33);
         using var data = BlackOrWhite(64, 4);
-        var config = new PixelCnnTrainConfig { Steps = 10, BatchSize = 8, LearningRate = 5e-3, EmaDecay = 0.9, LogEvery = 1, EvalEvery = 0 };
+        var config = new AutoregressiveTrainConfig { Steps = 10, BatchSize = 8, LearningRate = 5e-3, EmaDecay = 0.9, LogEvery = 1, EvalEvery = 0 };
         var plus = PixelCnnPlusPlusConfig.Small with { ImageChannels = 1, ImageSize = Size, Features = 8, Scales = 2, Mixtures = 2 };
-        using var trainer = new PixelCnnTrainer(PixelModels.Create(plus), config, train: data);
+        using var trainer = new AutoregressiveTrainer(PixelModels.Create(plus), config, train: data);
         for (int i = 0; i < 3; i++) trainer.TrainStepOn();
         var path = Path.Combine(Path.GetTempPath(), $"pixelcnn-{Guid.NewGuid():N}.safetensors");
         try
         {
             trainer.Save(path);
-            using var other = new PixelCnnTrainer(PixelModels.Create(plus), config, train: data);
+            using var other = new AutoregressiveTrainer(PixelModels.Create(plus), config, train: data);
             Assert.Equal(3, other.Load(path).Step);
             Assert.Equal(new long[] { 1, 2, 3 }, other.Log.Series("train_bpd").Steps);
             foreach (var (a, b) in new[] { (trainer.Model, other.Model), (trainer.InferenceModel, other.InferenceModel) })
@@ -105,11 +105,11 @@ public class PixelCnnTrainerTests
     public void DataOfTheWrongShapeOrWithoutLabelsIsRefusedByName()
     {
         using var data = BlackOrWhite(8, 5);
-        var e = Assert.Throws<ArgumentException>(() => new PixelCnnTrainer(PixelModels.Create(PixelCnnConfig.Small), new PixelCnnTrainConfig(), train: data));
+        var e = Assert.Throws<ArgumentException>(() => new AutoregressiveTrainer(PixelModels.Create(PixelCnnConfig.Small), new AutoregressiveTrainConfig(), train: data));
         Assert.Contains("black-or-white images are 1x6x6, the model expects 3x16x16", e.Message);
         using var unlabelled = new ImageDataset("unlabelled", data.Images);
         var conditional = PixelModels.Create(GatedPixelCnnConfig.Small with { ImageChannels = 1, ImageSize = Size, Classes = 2 });
-        e = Assert.Throws<ArgumentException>(() => new PixelCnnTrainer(conditional, new PixelCnnTrainConfig(), train: unlabelled));
+        e = Assert.Throws<ArgumentException>(() => new AutoregressiveTrainer(conditional, new AutoregressiveTrainConfig(), train: unlabelled));
         Assert.Contains("conditioned on 2 classes and unlabelled has no labels", e.Message);
     }
 }
