@@ -44,6 +44,9 @@ public sealed class VectorQuantizer : nn.Module<Tensor, QuantizerOutput>
     public bool DeadCodeRestart { get; }
     public double DeadCodeThreshold { get; }
 
+    /// <summary>Codes restarted by the last training-mode pass (<see cref="UpdateCodebook"/>).</summary>
+    public long LastRestarts { get; private set; }
+
     /// <summary>The codebook e [K, D].</summary>
     public Parameter Codebook => codebook;
 
@@ -116,6 +119,7 @@ public sealed class VectorQuantizer : nn.Module<Tensor, QuantizerOutput>
             var smoothed = (cluster_size + Epsilon) / (total + Codes * Epsilon) * total;
             codebook.copy_(ema_sum / smoothed.unsqueeze(1));
         }
+        LastRestarts = 0;
         if (!DeadCodeRestart) return 0;
         var dead = (cluster_size < DeadCodeThreshold).nonzero().reshape(-1);
         long count = dead.shape[0];
@@ -125,6 +129,7 @@ public sealed class VectorQuantizer : nn.Module<Tensor, QuantizerOutput>
         codebook.index_copy_(0, dead, fresh);
         ema_sum.index_copy_(0, dead, fresh);
         cluster_size.index_fill_(0, dead, 1.0);
+        LastRestarts = count;
         return count;
     }
 }

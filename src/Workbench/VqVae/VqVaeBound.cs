@@ -12,8 +12,9 @@ namespace Workbench.VqVae;
 /// </summary>
 public static class VqVaeBound
 {
-    /// <summary>−log p(x | z_q(x)) [B] in nats and the code maps, for images x on [−1, 1] (eval mode, no gradient).</summary>
-    public static (Tensor DecoderNats, Tensor[] Codes) Decoder(VqVae model, Tensor x)
+    /// <summary>−log p(x | z_q(x)) [B] in nats, the code maps and the decoder's mean, for images x on [−1, 1] (eval mode,
+    /// no gradient).</summary>
+    public static (Tensor DecoderNats, Tensor[] Codes, Tensor Mean) Decoder(VqVae model, Tensor x)
     {
         using var _ = no_grad();
         bool wasTraining = model.training;
@@ -21,7 +22,7 @@ public static class VqVaeBound
         try
         {
             var o = model.forward(x);
-            return (o.DecoderNll, o.Codes);
+            return (o.DecoderNll, o.Codes, o.Reconstruction);
         }
         finally { model.train(wasTraining); }
     }
