@@ -16,6 +16,10 @@ public sealed record VqVaeTrainConfig
     /// Steps − round(Steps · PriorFraction) steps train the VQ-VAE.</summary>
     public double PriorFraction { get; init; } = 0.5;
 
+    /// <summary>Steps of stage 1 fixed at the start of a run (null: from <see cref="PriorFraction"/> and <see cref="Steps"/>).
+    /// The command line sets it when a run starts, so a resumed run that changes <see cref="Steps"/> keeps its split.</summary>
+    public long? AutoencoderStepCount { get; init; }
+
     /// <summary>Batch size of the trainer's own loader (both stages).</summary>
     public int BatchSize { get; init; } = 128;
 
@@ -46,6 +50,7 @@ public sealed record VqVaeTrainConfig
     /// <summary>CPU preset: batch 64, Adam at 1e-3 for both stages, held-out metrics on 1,000 test images.</summary>
     public static VqVaeTrainConfig Small => new() { BatchSize = 64, LearningRate = 1e-3, PriorLearningRate = 1e-3, EvalLimit = 1000 };
 
-    /// <summary>Steps of stage 1 (the VQ-VAE) in a run of <see cref="Steps"/>.</summary>
-    public long AutoencoderSteps() => Steps - (long)Math.Round(Steps * PriorFraction);
+    /// <summary>Steps of stage 1 (the VQ-VAE): <see cref="AutoencoderStepCount"/>, else
+    /// Steps − round(Steps · PriorFraction).</summary>
+    public long AutoencoderSteps() => AutoencoderStepCount ?? Steps - (long)Math.Round(Steps * PriorFraction);
 }

@@ -21,7 +21,7 @@ namespace Workbench.VqVae;
 public sealed class VqVaeTrainer : Trainer
 {
     readonly VqVae _model;
-    readonly ModuleList<CodePrior> _priors;
+    readonly CodePriors _priors;
     readonly optim.Optimizer _optimizer;
     readonly optim.Optimizer _priorOptimizer;
     readonly List<Parameter> _params;
@@ -39,7 +39,7 @@ public sealed class VqVaeTrainer : Trainer
         Config = config ?? new VqVaeTrainConfig();
         if (Config.PriorFraction is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(config), Config.PriorFraction, "VqVaeTrainConfig.PriorFraction must be in [0, 1]");
         var p0 = model.parameters().First();
-        _priors = new ModuleList<CodePrior>(Enumerable.Range(0, model.Config.Levels).Select(model.NewPrior).ToArray());
+        _priors = new CodePriors(model);
         _priors.to(p0.device).to(p0.dtype);
         _params = model.parameters().Where(p => p.requires_grad).ToList();
         _priorParams = _priors.parameters().ToList();
@@ -59,7 +59,10 @@ public sealed class VqVaeTrainer : Trainer
     public VqVae Model => _model;
 
     /// <summary>The code priors, top level first.</summary>
-    public IReadOnlyList<CodePrior> Priors => _priors.ToList();
+    public IReadOnlyList<CodePrior> Priors => _priors.Levels;
+
+    /// <summary>The priors as one module (what checkpoints hold as "prior").</summary>
+    public CodePriors PriorModule => _priors;
 
     /// <summary>True once the run is in stage 2 (the prior).</summary>
     public bool InPriorStage => Step >= Config.AutoencoderSteps();
@@ -104,7 +107,7 @@ public sealed class VqVaeTrainer : Trainer
     void PriorStep(Tensor? images)
     {
         _model.eval();
-        foreach (var p in _priors) p.train();
+        _priors.train();
         long positions = _model.CodePositions;
         var result = ScheduledStep(_priorOptimizer, _priorParams, () =>
         {
@@ -122,7 +125,7 @@ public sealed class VqVaeTrainer : Trainer
         Tensor? total = null;
         for (int l = 0; l < codes.Count; l++)
         {
-            var nats = -_priors[l].LogProb(codes[l], _model.PriorCondition(l, codes.Take(l).ToList()));
+            var nats = -_priors.Levels[l].LogProb(codes[l], _model.PriorCondition(l, codes.Take(l).ToList()));
             total = total is null ? nats : total + nats;
         }
         return total!;
