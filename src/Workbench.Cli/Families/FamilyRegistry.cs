@@ -9,7 +9,7 @@ public static class FamilyRegistry
         new NvaeFamily(hierarchical: true), new NvaeFamily(hierarchical: false), new StyleGan2Family(),
         new DiffusionFamily(),
         new AutoregressiveFamily(AutoregressiveFamily.Plain), new AutoregressiveFamily(AutoregressiveFamily.Gated), new AutoregressiveFamily(AutoregressiveFamily.PlusPlus),
-        new AutoregressiveFamily(AutoregressiveFamily.Maf),
+        new AutoregressiveFamily(AutoregressiveFamily.Maf), new VqVaeFamily(),
     };
 
     public static IEnumerable<string> Names => All.Select(f => f.Name);
