@@ -7,7 +7,7 @@ public static class FamilyRegistry
     {
         new GlowFamily("glow"), new GlowFamily("realnvp"), new GlowFamily("nice"),
         new NvaeFamily(hierarchical: true), new NvaeFamily(hierarchical: false), new StyleGan2Family(),
-        new DiffusionFamily(),
+        new DiffusionFamily(), new GanFamily("gan"), new GanFamily("dcgan"), new GanFamily("wgan-gp"),
     };
 
     public static IEnumerable<string> Names => All.Select(f => f.Name);
