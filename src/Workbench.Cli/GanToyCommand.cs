@@ -20,9 +20,10 @@ public static class GanToyCommand
         var steps = NumberOption.Long("--steps", "Generator steps; default 2000.");
         var every = NumberOption.Long("--every", "Mode report every this many steps on stderr (0: only the last); default 500.");
         var lr = NumberOption.Double("--lr", "Adam's learning rate; default 1e-3.");
+        var scale = NumberOption.Double("--scale", "Multiply every length of the toy (centres and σ) by this; default 1.");
         var cmd = new Command("gan-toy", "Train a GAN variant on a 2-D mixture and count the modes it covers (the unrolled-GAN / VEEGAN / WGAN-GP toy protocol).")
         {
-            variant, toy, seed, steps, every, lr,
+            variant, toy, seed, steps, every, lr, scale,
         };
         cmd.SetAction(p =>
         {
@@ -34,6 +35,11 @@ public static class GanToyCommand
                 GaussianMixtureToy mixture;
                 try { mixture = GaussianMixtureToy.FromName(p.GetValue(toy)!); }
                 catch (ArgumentException e) { throw new UsageException($"--toy: {e.Message}"); }
+                if (p.GetValue(scale) is double f)
+                {
+                    if (!(f > 0)) throw new UsageException($"--scale {f}: must be > 0.");
+                    mixture = mixture.Scaled(f);
+                }
                 long n = p.GetValue(steps) ?? 2000, s = p.GetValue(seed) ?? 0, k = p.GetValue(every) ?? 500;
                 if (n < 1) throw new UsageException($"--steps {n}: must be at least 1.");
                 if (k < 0) throw new UsageException($"--every {k}: must be >= 0.");

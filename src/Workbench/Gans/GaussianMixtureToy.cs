@@ -44,6 +44,15 @@ public sealed class GaussianMixtureToy : Toy2D
         throw new ArgumentException($"Unknown mixture toy '{name}': ring8, grid25 (ringK, gridK² for other sizes).", nameof(name));
     }
 
+    /// <summary>The same mixture with every length (centres and σ) multiplied by <paramref name="factor"/>: the mode
+    /// structure in units of σ is unchanged, the distances a 1-Lipschitz discriminator sees grow by the factor.</summary>
+    public GaussianMixtureToy Scaled(double factor)
+    {
+        if (!(factor > 0)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "GaussianMixtureToy.Scaled: the factor must be > 0");
+        var scaled = Enumerable.Range(0, Modes).Select(k => (centres[2 * k] * factor, centres[2 * k + 1] * factor)).ToArray();
+        return new($"{name}x{factor.ToString(System.Globalization.CultureInfo.InvariantCulture)}", scaled, Std * factor);
+    }
+
     public override string Name => name;
     public override bool HasExactDensity => true;
 

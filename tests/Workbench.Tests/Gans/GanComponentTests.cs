@@ -245,6 +245,13 @@ public class GanComponentTests
         var collapsed = ModeCoverage.Measure(two, ring);
         Assert.Equal(2, collapsed.Covered);
         Assert.Equal(0.75, collapsed.HighQuality, 6);
+        // scaled: the same structure in units of σ
+        var big = ring.Scaled(10);
+        Assert.Equal(0.2, big.Std, 9);
+        Assert.True(Max(big.Centres() - 10 * centres) < 1e-5);
+        var scaled = ModeCoverage.Measure(big.Sample(4000, 7), big);
+        Assert.Equal(8, scaled.Covered);
+        Assert.Equal(all.HighQuality, scaled.HighQuality, 3);
         Assert.Equal(25, GaussianMixtureToy.Grid().Modes);
         Assert.Equal(25, ModeCoverage.Measure(GaussianMixtureToy.Grid().Sample(5000, 8), GaussianMixtureToy.Grid()).Covered);
     }
