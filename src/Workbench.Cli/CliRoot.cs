@@ -12,7 +12,7 @@ public static class CliRoot
     static Option<int?> ThreadsOption() => NumberOption.Int("--threads",
         $"libtorch intra-op threads (default: OMP_NUM_THREADS when set, else half the cores, at least 1: {Workbench.Training.Devices.DefaultThreads} here).");
 
-    static readonly string[] ThreadedCommands = { "info", "train", "sample", "eval" };
+    static readonly string[] ThreadedCommands = { "info", "train", "sample", "eval", "gan-toy" };
 
     public static RootCommand Build()
     {
@@ -27,6 +27,7 @@ public static class CliRoot
         root.Subcommands.Add(ZooCommand.Create(verbose));
         root.Subcommands.Add(ImportCommand.Create(verbose));
         root.Subcommands.Add(ExportCommand.Create(verbose));
+        root.Subcommands.Add(GanToyCommand.Create());
         foreach (var command in root.Subcommands.Where(c => ThreadedCommands.Contains(c.Name)))
             command.Options.Add(ThreadsOption());
         return root;

@@ -10,6 +10,7 @@ public static class FamilyRegistry
         new DiffusionFamily(),
         new AutoregressiveFamily(AutoregressiveFamily.Plain), new AutoregressiveFamily(AutoregressiveFamily.Gated), new AutoregressiveFamily(AutoregressiveFamily.PlusPlus),
         new AutoregressiveFamily(AutoregressiveFamily.Maf), new VqVaeFamily(),
+        new GanFamily("gan"), new GanFamily("dcgan"), new GanFamily("wgan-gp"),
     };
 
     public static IEnumerable<string> Names => All.Select(f => f.Name);

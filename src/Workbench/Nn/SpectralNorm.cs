@@ -7,7 +7,8 @@ namespace Workbench.Nn;
 /// Largest singular value of a weight by power iteration (Miyato et al. 2018), with the vectors u and v kept as
 /// buffers across calls so one iteration per training step suffices once they have converged. The weight is
 /// viewed as a matrix [out, rest] (a conv kernel [O, I, k, k] becomes [O, I·k·k]). The returned σ = uᵀ W v is
-/// differentiable in W (u, v are treated as constants), which is what NVAE's spectral regularisation needs
+/// differentiable in W (u, v are treated as constants; copies of them enter the graph, so several calls may share one
+/// backward), which is what NVAE's spectral regularisation needs
 /// (Vahdat &amp; Kautz 2020, Section 3.1).
 /// </summary>
 public sealed class SpectralNorm : nn.Module
@@ -60,6 +61,8 @@ public sealed class SpectralNorm : nn.Module
                 u.copy_(un);
             }
         }
-        return dot(u, matmul(w, v));
+        // copies of u and v enter the graph: a second call before backward (D on reals, then on fakes) updates the
+        // buffers in place, which must not change what the first call's backward reads
+        return dot(u.clone(), matmul(w, v.clone()));
     }
 }
