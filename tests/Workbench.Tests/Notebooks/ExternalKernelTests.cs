@@ -79,7 +79,7 @@ public partial class ExternalKernelTests(ITestOutputHelper output)
     public async Task PaperNotebooksRunInTheRealKernelInQuickMode()
     {
         var skipped = new List<string>();
-        foreach (var notebook in new[] { "01-glow.ipynb", "02-stylegan2.ipynb", "03-nvae.ipynb", "04-compare.ipynb", "05-diffusion.ipynb", "06-autoregressive.ipynb" })
+        foreach (var notebook in new[] { "01-glow.ipynb", "02-stylegan2.ipynb", "03-nvae.ipynb", "04-compare.ipynb", "05-diffusion.ipynb", "06-autoregressive.ipynb", "07-vqvae.ipynb", "08-gans.ipynb" })
         {
             try { await RunsInTheRealKernelInQuickMode(notebook); }
             catch (SkipTestException e) when (e.Message.StartsWith("Fashion-MNIST", StringComparison.Ordinal))
