@@ -7,6 +7,8 @@ using VqVaeModel = Workbench.VqVae.VqVae;
 
 namespace Workbench.Tests.VqVae;
 
+// Seeded training steps: no other test may draw from the global generator meanwhile.
+[Collection(Workbench.Tests.Training.GlobalRngCollection.Name)]
 public class VqVaeModelTests
 {
     /// <summary>Smooth blobs, uint8 [n, 1, side, side]: something an autoencoder can learn in a few steps.</summary>
