@@ -32,6 +32,8 @@ static class Driver
         public string? TorchLib { get; init; }
         /// <summary>Extra environment of our worker (e.g. glibc malloc tunables), from repeated <c>--ours-env K=V</c>.</summary>
         public Dictionary<string, string> OursEnv { get; init; } = new();
+        /// <summary>Extra environment of the PyTorch worker (e.g. <c>LD_PRELOAD</c> of an allocator), from repeated <c>--torch-env K=V</c>.</summary>
+        public Dictionary<string, string> TorchEnv { get; init; } = new();
     }
 
     /// <summary>Checks what System.CommandLine's types cannot (known families, positive counts).</summary>
@@ -74,18 +76,22 @@ static class Driver
         return code;
     }
 
-    /// <summary>NAME=VALUE pairs of <c>--ours-env</c> as a dictionary.</summary>
+    /// <summary>NAME=VALUE pairs of <c>--ours-env</c> or <c>--torch-env</c> as a dictionary.</summary>
     public static Dictionary<string, string> ParseEnvironment(IEnumerable<string> pairs) => pairs.Aggregate(new Dictionary<string, string>(), WithEnv);
 
     static Dictionary<string, string> WithEnv(Dictionary<string, string> env, string kv)
     {
         int eq = kv.IndexOf('=');
-        if (eq <= 0) throw new ArgumentException($"--ours-env wants NAME=VALUE, got '{kv}'");
+        if (eq <= 0) throw new ArgumentException($"--ours-env/--torch-env want NAME=VALUE, got '{kv}'");
         return new Dictionary<string, string>(env) { [kv[..eq]] = kv[(eq + 1)..] };
     }
 
     /// <summary>One timing of one worker.</summary>
-    sealed record Timing(double Ms, long RssKb, long Faults);
+    sealed record Timing(double Ms, long RssKb, long Faults, long BaseKb = -1)
+    {
+        /// <summary>What the step itself added: peak RSS minus RSS at the command's start (NaN where not reported).</summary>
+        public double StepKb => BaseKb < 0 || RssKb <= 0 ? double.NaN : RssKb - BaseKb;
+    }
 
     /// <summary>One pair: both workers' timings (PyTorch's null when unpaired), which ran first.</summary>
     sealed record Pair(string Kind, int Index, string First, Timing Ours, Timing? Torch)
@@ -121,6 +127,8 @@ static class Driver
                           $"`sample {o.SampleN}`; threads {o.Threads}, batch {o.Batch}, seed {o.Seed}");
         if (o.OursEnv.Count > 0)
             Console.WriteLine($"- our worker's extra environment: {string.Join(" ", o.OursEnv.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        if (o.TorchEnv.Count > 0)
+            Console.WriteLine($"- the PyTorch worker's extra environment: {string.Join(" ", o.TorchEnv.Select(kv => $"{kv.Key}={kv.Value}"))}");
         var (torchVersion, torchWhy) = ProbeTorch(o.Python, TorchEnvironment(o));
         Console.WriteLine(torchVersion is not null
             ? $"- PyTorch: {torchVersion} under {o.Python}" + (o.TorchLib is null ? "" : $", with {o.TorchLib} first on LD_LIBRARY_PATH")
@@ -159,7 +167,9 @@ static class Driver
             Log($"{family}: starting our worker");
             var (file, pre) = OurWorkerCommand();
             ours = WorkerProcess.Start("ours", file, [.. pre, "worker", "--family", family, .. common], root, o.Threads, o.OursEnv);
-            r.OursParams = long.Parse(ours.Ask(null, "ready")["params"], Inv);
+            var ready = ours.Ask(null, "ready");
+            r.OursParams = long.Parse(ready["params"], Inv);
+            if (ready.TryGetValue("allocator", out var allocator)) Console.WriteLine($"{family}: our worker's allocator: {allocator}");
             if (replica is not null)
             {
                 Log($"{family}: starting the PyTorch replica");
@@ -187,7 +197,8 @@ static class Driver
                 Console.WriteLine($"{family}: parameters ours {r.OursParams:N0}; pairing skipped: {r.Skipped}");
 
             torch = Measure(r, r.Steps, "step", o.Pairs, $"step {o.Steps}", ours, torch, f => new Timing(
-                WorkerProcess.Num(f, "ms"), (long)WorkerProcess.Num(f, "rss_kb"), (long)WorkerProcess.Num(f, "faults")));
+                WorkerProcess.Num(f, "ms"), (long)WorkerProcess.Num(f, "rss_kb"), (long)WorkerProcess.Num(f, "faults"),
+                double.IsNaN(WorkerProcess.Num(f, "base_kb")) ? -1 : (long)WorkerProcess.Num(f, "base_kb")));
             torch = Measure(r, r.Samples, "sample", o.SamplePairs, $"sample {o.SampleN}", ours, torch, f => new Timing(WorkerProcess.Num(f, "ms"), 0, 0));
             r.OursGemm = WorkerProcess.Num(ours.Ask("gemm", "gemm"), "gflops");
             if (torch is not null)
@@ -277,13 +288,13 @@ static class Driver
                       "Step GFLOP = 3 × the PyTorch replica's profiled forward FLOPs; % of peak = step GFLOP/s over the best measured " +
                       "1024³ float32 GEMM GFLOP/s. RSS = peak VmHWM during a `step` command (max over pairs); faults = minor page faults per step (median).");
         sb.AppendLine();
-        sb.AppendLine("| family | params | PyTorch ms/step | ours ms/step | median ratio [min..max] | step GFLOP (3×fwd) | % of GEMM peak (ours / PyTorch) | peak RSS MB (ours / PyTorch) | faults/step (ours / PyTorch) | sample 64 ms (ours / PyTorch) | sample ratio [min..max] |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| family | params | PyTorch ms/step | ours ms/step | median ratio [min..max] | step GFLOP (3×fwd) | % of GEMM peak (ours / PyTorch) | peak RSS MB (ours / PyTorch) | step's own MB (ours / PyTorch) | faults/step (ours / PyTorch) | sample 64 ms (ours / PyTorch) | sample ratio [min..max] |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
             if (r.Failed is not null)
             {
-                sb.AppendLine($"| {r.Name} | {r.OursParams:N0} | – | failed: {r.Failed.Replace('|', '/')} | – | – | – | – | – | – | – |");
+                sb.AppendLine($"| {r.Name} | {r.OursParams:N0} | – | failed: {r.Failed.Replace('|', '/')} | – | – | – | – | – | – | – | – |");
                 continue;
             }
             var tSteps = r.Steps.Where(p => p.Torch is not null).ToList();
@@ -298,12 +309,14 @@ static class Driver
             string Pct(double ms) => peak > 0 && !double.IsNaN(gflop) ? F(100 * gflop / (ms / 1000) / peak, "F1") + "%" : "–";
             double oursRss = r.Steps.Count == 0 ? double.NaN : r.Steps.Max(p => p.Ours.RssKb) / 1024.0;
             double torchRss = tSteps.Count > 0 ? tSteps.Max(p => p.Torch!.RssKb) / 1024.0 : double.NaN;
+            double oursOwn = r.Steps.Count == 0 ? double.NaN : r.Steps.Max(p => p.Ours.StepKb) / 1024.0;
+            double torchOwn = tSteps.Count > 0 ? tSteps.Max(p => p.Torch!.StepKb) / 1024.0 : double.NaN;
             double oursF = Median(r.Steps.Select(p => (double)p.Ours.Faults / o.Steps));
             double torchF = Median(tSteps.Select(p => (double)p.Torch!.Faults / o.Steps));
             double oursS = Median(r.Samples.Select(p => p.Ours.Ms));
             double torchS = Median(tSamples.Select(p => p.Torch!.Ms));
             sb.AppendLine($"| {r.Name} | {pars} | {F(torchMs)} | {F(oursMs)} | {(tSteps.Count > 0 ? RatioCell(tSteps) : "skipped")} | {F(gflop, "F2")} | " +
-                          $"{Pct(oursMs)} / {Pct(torchMs)} | {F(oursRss, "F0")} / {F(torchRss, "F0")} | {F(oursF, "F0")} / {F(torchF, "F0")} | " +
+                          $"{Pct(oursMs)} / {Pct(torchMs)} | {F(oursRss, "F0")} / {F(torchRss, "F0")} | {F(oursOwn, "F0")} / {F(torchOwn, "F0")} | {F(oursF, "F0")} / {F(torchF, "F0")} | " +
                           $"{F(oursS)} / {F(torchS)} | {(tSamples.Count > 0 ? RatioCell(tSamples) : "skipped")} |");
         }
         sb.AppendLine();
@@ -326,12 +339,13 @@ static class Driver
 
     static void WriteCsv(string path, List<FamilyResult> results)
     {
-        var sb = new StringBuilder("family,kind,pair,first,ours_ms,pytorch_ms,ratio,ours_rss_kb,pytorch_rss_kb,ours_faults,pytorch_faults\n");
+        var sb = new StringBuilder("family,kind,pair,first,ours_ms,pytorch_ms,ratio,ours_rss_kb,pytorch_rss_kb,ours_base_kb,pytorch_base_kb,ours_faults,pytorch_faults\n");
         foreach (var r in results)
             foreach (var p in r.Steps.Concat(r.Samples))
                 sb.AppendLine(string.Join(",", r.Name, p.Kind, p.Index.ToString(Inv), p.First, p.Ours.Ms.ToString("R", Inv),
                     p.Torch?.Ms.ToString("R", Inv) ?? "", double.IsNaN(p.Ratio) ? "" : p.Ratio.ToString("R", Inv),
                     p.Kind == "step" ? p.Ours.RssKb.ToString(Inv) : "", p.Kind == "step" ? p.Torch?.RssKb.ToString(Inv) ?? "" : "",
+                    p.Kind == "step" ? p.Ours.BaseKb.ToString(Inv) : "", p.Kind == "step" ? p.Torch?.BaseKb.ToString(Inv) ?? "" : "",
                     p.Kind == "step" ? p.Ours.Faults.ToString(Inv) : "", p.Kind == "step" ? p.Torch?.Faults.ToString(Inv) ?? "" : ""));
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
@@ -340,10 +354,10 @@ static class Driver
 
     // ---------------------------------------------------------------- the machine and the workers
 
-    /// <summary>The PyTorch worker's extra environment: <c>--torch-lib</c> first on LD_LIBRARY_PATH.</summary>
+    /// <summary>The PyTorch worker's extra environment: <c>--torch-env</c>, and <c>--torch-lib</c> first on LD_LIBRARY_PATH.</summary>
     static Dictionary<string, string> TorchEnvironment(Options o)
     {
-        var env = new Dictionary<string, string>();
+        var env = new Dictionary<string, string>(o.TorchEnv);
         if (o.TorchLib is not null)
         {
             var old = Environment.GetEnvironmentVariable("LD_LIBRARY_PATH");

@@ -13,13 +13,18 @@ static class ProcStats
     }
 
     /// <summary>VmHWM in kB from /proc/self/status (0 where unavailable).</summary>
-    public static long PeakRssKb()
+    public static long PeakRssKb() => StatusKb("VmHWM:");
+
+    /// <summary>VmRSS in kB from /proc/self/status (0 where unavailable).</summary>
+    public static long RssKb() => StatusKb("VmRSS:");
+
+    static long StatusKb(string field)
     {
         try
         {
             foreach (var line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+                if (line.StartsWith(field, StringComparison.Ordinal))
+                    return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
         }
         catch (IOException) { }
         return 0;

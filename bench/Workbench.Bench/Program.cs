@@ -3,7 +3,10 @@ using Workbench.Bench;
 
 // The driver (default): pairs our worker with the PyTorch replica of each family. `worker`: our side of the worker
 // protocol (bench/README.md).
-Workbench.Training.NativeAllocator.Apply();   // the workers' allocator, as workbench runs with it (see NativeAllocator)
+// our worker runs with the allocator workbench runs with (see NativeAllocator): tcmalloc where the machine has it, else
+// glibc with its settings; the driver itself does not restart, so the PyTorch worker it starts keeps glibc, as PyTorch runs
+if (args.Length > 0 && args[0] == "worker") Workbench.Training.NativeAllocator.PreferTcmalloc();
+Workbench.Training.NativeAllocator.Apply();
 var defaults = new Driver.Options();
 var families = new Option<string>("--families") { Description = "Comma-separated families.", DefaultValueFactory = _ => string.Join(",", defaults.Families) };
 var pairs = new Option<int>("--pairs") { Description = "Alternating pairs of `step K`.", DefaultValueFactory = _ => defaults.Pairs };
@@ -17,11 +20,12 @@ var seed = new Option<long>("--seed") { Description = "Seed of the fixed batch a
 var python = new Option<string>("--python") { Description = "The Python with torch.", DefaultValueFactory = _ => defaults.Python };
 var torchLib = new Option<string?>("--torch-lib") { Description = "A folder put first on the PyTorch worker's LD_LIBRARY_PATH (e.g. OpenBLAS's libblas.so.3)." };
 var oursEnv = new Option<string[]>("--ours-env") { Description = "NAME=VALUE added to our worker's environment (repeatable)." };
+var torchEnv = new Option<string[]>("--torch-env") { Description = "NAME=VALUE added to the PyTorch worker's environment (repeatable)." };
 var output = new Option<string?>("--out") { Description = "CSV of every pair." };
 
 var root = new RootCommand("Workbench benchmark: one training step and sampling of the Small presets, ours vs PyTorch (bench/README.md)")
 {
-    families, pairs, steps, samplePairs, sampleN, threadCounts, batch, seed, python, torchLib, oursEnv, output,
+    families, pairs, steps, samplePairs, sampleN, threadCounts, batch, seed, python, torchLib, oursEnv, torchEnv, output,
 };
 root.SetAction(p => Driver.RunAtThreadCounts(new Driver.Options
 {
@@ -29,7 +33,7 @@ root.SetAction(p => Driver.RunAtThreadCounts(new Driver.Options
     Pairs = p.GetValue(pairs), Steps = p.GetValue(steps), SamplePairs = p.GetValue(samplePairs), SampleN = p.GetValue(sampleN),
     Batch = p.GetValue(batch), Seed = p.GetValue(seed), Python = p.GetValue(python)!,
     TorchLib = p.GetValue(torchLib) is { } lib ? Path.GetFullPath(lib) : null,
-    OursEnv = Driver.ParseEnvironment(p.GetValue(oursEnv) ?? []), Out = p.GetValue(output),
+    OursEnv = Driver.ParseEnvironment(p.GetValue(oursEnv) ?? []), TorchEnv = Driver.ParseEnvironment(p.GetValue(torchEnv) ?? []), Out = p.GetValue(output),
 }, p.GetValue(threadCounts)!));
 
 var family = new Option<string>("--family") { Description = "glow, nvae, vae or stylegan2.", Required = true };

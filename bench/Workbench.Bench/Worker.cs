@@ -6,7 +6,7 @@ namespace Workbench.Bench;
 
 /// <summary>
 /// Our side of the worker protocol (bench/README.md): set the threads, build the family's Small preset and trainer,
-/// make the fixed batch, two warm-up steps, <c>ready params=N</c>, then answer step / sample / flops / gemm / quit,
+/// make the fixed batch, two warm-up steps, <c>ready params=N allocator=A</c>, then answer step / sample / flops / gemm / quit,
 /// one line each on stdout. Any failure: <c>error message</c> and exit code 2.
 /// </summary>
 static class Worker
@@ -29,7 +29,8 @@ static class Worker
             Workbench.Training.Seeding.Set(seed);
             using var bench = BenchFamilies.Create(family, batch, seed);
             for (int i = 0; i < 2; i++) bench.Step();
-            Out($"ready params={bench.Params}");
+            string allocator = Workbench.Training.NativeAllocator.TcmallocLoaded ? "tcmalloc" : Workbench.Training.NativeAllocator.Tuned ? "glibc-tuned" : "glibc";
+            Out($"ready params={bench.Params} allocator={allocator}");
 
             string? line;
             while ((line = Console.In.ReadLine()) is not null)
@@ -44,12 +45,13 @@ static class Worker
                         int k = Count(1);
                         if (k < 1) throw new ArgumentException("step K needs K >= 1");
                         ProcStats.ResetPeakRss();
+                        long baseKb = ProcStats.RssKb();
                         long f0 = ProcStats.MinorFaults();
                         var sw = Stopwatch.StartNew();
                         for (int i = 0; i < k; i++) bench.Step();
                         sw.Stop();
                         long f1 = ProcStats.MinorFaults();
-                        Out(string.Format(Inv, "step ms={0:F3} rss_kb={1} faults={2}", sw.Elapsed.TotalMilliseconds / k, ProcStats.PeakRssKb(), f1 - f0));
+                        Out(string.Format(Inv, "step ms={0:F3} rss_kb={1} faults={2} base_kb={3}", sw.Elapsed.TotalMilliseconds / k, ProcStats.PeakRssKb(), f1 - f0, baseKb));
                         break;
                     }
                     case "sample":

@@ -31,7 +31,8 @@ build(args) -> worker object with
   the optimiser-step body of our Training/TrainStep.Run that the Glow, NVAE and VAE replicas share.
 
 Protocol (one line in, one line out, stdout flushed after every line; logs go to stderr)
-    step K    -> ``step ms=<mean ms/step> rss_kb=<VmHWM kB> faults=<minor faults during the K steps>``
+    step K    -> ``step ms=<mean ms/step> rss_kb=<VmHWM kB> faults=<minor faults during the K steps>
+                 base_kb=<VmRSS kB when the command started>``
     sample N  -> ``sample ms=<total ms>``
     flops     -> ``flops fwd=<forward FLOPs of one training batch>`` (step FLOPs = 3 x forward)
     gemm      -> ``gemm gflops=<1024^3 float32 matmul GFLOP/s at the set threads>``
@@ -111,15 +112,25 @@ def _reset_hwm():
         return False
 
 
-def _vmhwm_kb():
+def _status_kb(field):
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+    return None
+
+
+def _vmhwm_kb():
+    kb = _status_kb("VmHWM:")
+    return kb if kb is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+
+
+def _vmrss_kb():
+    kb = _status_kb("VmRSS:")
+    return kb if kb is not None else 0
 
 
 def _minflt():
@@ -181,13 +192,14 @@ def run_worker(build, argv=None):
             if cmd == "step":
                 k = int(parts[1]) if len(parts) > 1 else 1
                 _reset_hwm()
+                base = _vmrss_kb()
                 f0 = _minflt()
                 t0 = time.perf_counter()
                 for _ in range(k):
                     worker.step()
                 dt = time.perf_counter() - t0
                 f1 = _minflt()
-                _out("step ms=%.3f rss_kb=%d faults=%d" % (dt * 1000.0 / k, _vmhwm_kb(), f1 - f0))
+                _out("step ms=%.3f rss_kb=%d faults=%d base_kb=%d" % (dt * 1000.0 / k, _vmhwm_kb(), f1 - f0, base))
             elif cmd == "sample":
                 n = int(parts[1]) if len(parts) > 1 else 64
                 t0 = time.perf_counter()

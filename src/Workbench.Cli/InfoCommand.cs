@@ -19,7 +19,8 @@ public static class InfoCommand
             Console.WriteLine($"device       {device} (override with {Devices.EnvironmentVariable}=cpu|cuda)");
             Console.WriteLine($"cuda         {(cuda.is_available() ? $"available, {cuda.device_count()} device(s)" : "not available")}");
             Console.WriteLine($"threads      {get_num_threads()} (--threads N; default {Devices.DefaultThreads}: half the cores, or OMP_NUM_THREADS)");
-            Console.WriteLine($"allocator    {NativeAllocator.Describe()}");
+            Console.WriteLine($"allocator    {NativeAllocator.Describe()}" + (NativeAllocator.TcmallocLoaded || NativeAllocator.FindTcmalloc() is not null ? ""
+                : " (with tcmalloc, apt-get install libtcmalloc-minimal4, training steps need less memory: papers/performance.md)"));
             var datasets = new Dictionary<string, string>();
             foreach (var name in Workbench.Data.Datasets.Names.Order())
             {
@@ -38,6 +39,7 @@ public static class InfoCommand
                 device = device.ToString(),
                 threads = get_num_threads(),
                 malloc_tuned = NativeAllocator.Tuned,
+                tcmalloc = NativeAllocator.TcmallocLoaded,
                 datasets,
             }));
             return 0;

@@ -9,7 +9,8 @@ public readonly record struct StepResult(double Loss, double GradNorm);
 
 /// <summary>
 /// One optimizer step inside its own dispose scope, so a long loop does not grow in memory: zero the
-/// gradients, compute the loss, backpropagate, clip the global gradient norm (optional), step. A loss that
+/// gradients, compute the loss (in an inner scope that keeps only the loss: the loss function must not hand other
+/// tensors it made to the caller), backpropagate, clip the global gradient norm (optional), step. A loss that
 /// is NaN or infinite, or above <c>divergeAbove</c> when given (reported as <c>metric</c>), throws
 /// <see cref="TrainingDivergedException"/> before the parameters change.
 /// </summary>
@@ -20,7 +21,12 @@ public static class TrainStep
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
-        var l = loss();
+        // the forward pass in a scope of its own: when it returns, the handles of its intermediates are gone and
+        // autograd alone owns what it saved, so backward frees each activation as it passes it and nothing unsaved
+        // waits for the step's end (as in PyTorch, where an unreferenced tensor is freed at once)
+        Tensor l;
+        using (var forward = NewDisposeScope())
+            l = loss().MoveToOuterDisposeScope();
         double value = l.item<float>();
         if (!double.IsFinite(value)) throw new TrainingDivergedException(step, metric, value);
         if (value > divergeAbove) throw new TrainingDivergedException(step, metric, value);
