@@ -38,16 +38,7 @@ public sealed class AutoregressiveTrainer : Trainer
         if (config.EmaDecay is double decay)
         {
             if (decay is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(config), decay, "AutoregressiveTrainConfig.EmaDecay must be in (0, 1)");
-            var p = model.parameters().First();
-            // a second model of the same architecture; building it must not consume the run's random stream
-            using (var saved = random.get_rng_state())
-            {
-                _emaModel = PixelModels.Create(PixelModels.ConfigOf(model));
-                random.set_rng_state(saved);
-            }
-            _emaModel.to(p.device).to(p.dtype);
-            _ema = new Ema(model, _emaModel);
-            _ema.CopyFromSource();
+            (_emaModel, _ema) = Ema.CreateShadow(model, () => PixelModels.Create(PixelModels.ConfigOf(model)));
         }
     }
 
@@ -121,9 +112,7 @@ public sealed class AutoregressiveTrainer : Trainer
     protected override long EvalEvery => Config.EvalEvery;
     protected override long? EvalLimit => Config.EvalLimit;
 
-    protected override IReadOnlyDictionary<string, nn.Module> Modules => _emaModel is { } ema
-        ? new Dictionary<string, nn.Module> { ["model"] = _model, ["ema"] = ema }
-        : new Dictionary<string, nn.Module> { ["model"] = _model };
+    protected override IReadOnlyDictionary<string, nn.Module> Modules => ModelAndEma(_model, _emaModel);
     protected override IReadOnlyDictionary<string, optim.Optimizer> Optimizers => new Dictionary<string, optim.Optimizer> { ["optimizer"] = _optimizer };
     protected override object CheckpointConfig => new RunConfig(PixelModels.ConfigOf(_model), Config);
 

@@ -40,16 +40,7 @@ public sealed class DiffusionTrainer : Trainer
         _p = new ReverseProcess(_q, model.Config.Variance);
         _params = model.parameters().Where(p => p.requires_grad).ToList();
         _optimizer = optim.Adam(_params, Config.LearningRate);
-        // the EMA copy is built without consuming the run's random stream
-        using (var saved = random.get_rng_state())
-        {
-            _emaModel = new UNet(model.Config);
-            random.set_rng_state(saved);
-        }
-        var p0 = model.parameters().First();
-        _emaModel.to(p0.device).to(p0.dtype);
-        _ema = new Ema(model, _emaModel);
-        _ema.CopyFromSource();
+        (_emaModel, _ema) = Ema.CreateShadow(model, () => new UNet(model.Config));
     }
 
     static ImageDataset? CheckShape(UNet model, ImageDataset? train) =>
@@ -164,8 +155,7 @@ public sealed class DiffusionTrainer : Trainer
     protected override long EvalEvery => Config.EvalEvery;
     protected override long? EvalLimit => Config.EvalLimit;
 
-    protected override IReadOnlyDictionary<string, nn.Module> Modules =>
-        new Dictionary<string, nn.Module> { ["model"] = _model, ["ema"] = _emaModel };
+    protected override IReadOnlyDictionary<string, nn.Module> Modules => ModelAndEma(_model, _emaModel);
     protected override IReadOnlyDictionary<string, optim.Optimizer> Optimizers =>
         new Dictionary<string, optim.Optimizer> { ["optimizer"] = _optimizer };
     protected override object CheckpointConfig => new RunConfig(_model.Config, Config);

@@ -42,15 +42,7 @@ public sealed class FlowTrainer : Trainer
         if (config.EmaDecay is double decay)
         {
             if (decay is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(config), decay, "FlowTrainConfig.EmaDecay must be in (0, 1)");
-            // a second Glow of the same architecture; building it must not consume the training run's random stream
-            using (var saved = random.get_rng_state())
-            {
-                _emaModel = new Glow(model.Config, model.Channels, model.Height, model.Width);
-                random.set_rng_state(saved);
-            }
-            _emaModel.to(model.parameters().First().device).to(model.parameters().First().dtype);
-            _ema = new Ema(model, _emaModel);
-            _ema.CopyFromSource();
+            (_emaModel, _ema) = Ema.CreateShadow(model, () => new Glow(model.Config, model.Channels, model.Height, model.Width));
         }
     }
 
@@ -116,9 +108,7 @@ public sealed class FlowTrainer : Trainer
     protected override long EvalEvery => Config.EvalEvery;
     protected override long? EvalLimit => Config.EvalLimit;
 
-    protected override IReadOnlyDictionary<string, nn.Module> Modules => _emaModel is { } ema
-        ? new Dictionary<string, nn.Module> { ["model"] = _model, ["ema"] = ema }
-        : new Dictionary<string, nn.Module> { ["model"] = _model };
+    protected override IReadOnlyDictionary<string, nn.Module> Modules => ModelAndEma(_model, _emaModel);
     protected override IReadOnlyDictionary<string, optim.Optimizer> Optimizers => new Dictionary<string, optim.Optimizer> { ["optimizer"] = _optimizer };
     protected override object CheckpointConfig => new RunConfig(_model.Config, Config);
 

@@ -92,20 +92,20 @@ public sealed class DiscretizedLogisticMixture : IImageLikelihood
         Tensor choice = stochastic
             ? (logits - log(-log(rand_like(logits).clamp(1e-5, 1 - 1e-5)))).argmax(1)
             : logits.argmax(1);
-        var onehot = nn.functional.one_hot(choice, k).permute(0, 3, 1, 2).to(means.dtype).unsqueeze(1); // [B,1,K,H,W]
-        var mu = (means * onehot).sum(2);      // [B, C, H, W]
-        var ls = (logScales * onehot).sum(2);
+        // the chosen component's parameters, [B, C, H, W] from [B, C, K, H, W]
+        var index = choice.unsqueeze(1).unsqueeze(2);                 // [B, 1, 1, H, W]
+        Tensor Chosen(Tensor t) => t.gather(2, index.expand(t.shape[0], t.shape[1], 1, t.shape[3], t.shape[4])).squeeze(2);
+        var mu = Chosen(means);
+        var ls = stochastic ? Chosen(logScales) : null;
+        var co = coeffs is null ? null : Chosen(coeffs);
         var xs = new List<Tensor>();
         for (int ch = 0; ch < c; ch++)
         {
             var m = mu[.., ch];
-            if (coeffs is not null && ch > 0)
-            {
-                var co = (coeffs * onehot).sum(2);
+            if (co is not null && ch > 0)
                 m = ch == 1 ? m + co[.., 0] * xs[0] : m + co[.., 1] * xs[0] + co[.., 2] * xs[1];
-            }
             var xc = m;
-            if (stochastic)
+            if (ls is not null)
             {
                 var u = rand_like(m).clamp(1e-5, 1 - 1e-5);
                 xc = m + exp(ls[.., ch]) * (log(u) - log(1 - u));

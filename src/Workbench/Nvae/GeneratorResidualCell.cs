@@ -53,16 +53,37 @@ public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>
 
     static Tensor Up(Tensor x) => nn.functional.interpolate(x, scale_factor: new double[] { 2, 2 }, mode: InterpolationMode.Nearest);
 
-    /// <summary>The residual branch alone (input already upsampled when the cell upsamples).</summary>
+    /// <summary>The residual branch alone (input already upsampled when the cell upsamples). In eval mode without
+    /// gradients (sampling) the four BNs are folded into the three convolutions (<see cref="FoldedBranch"/>).</summary>
     public Tensor Branch(Tensor x)
     {
         using var scope = NewDisposeScope();
+        if (!training && !is_grad_enabled() && FoldedBranch(x) is { } folded) return folded.MoveToOuterDisposeScope();
         var h = expand.call(bn0.call(x));
         h = nn.functional.silu(bn1.call(h));
         // on the CPU our backward beats libtorch's grouped-conv backward; CUDA's is fast already
         h = h.device_type == DeviceType.CPU ? DepthwiseConv2dFunction.Apply(h, depthwise.weight!, depthwise.bias, 2) : depthwise.call(h);
         h = project.call(nn.functional.silu(bn2.call(h)));
         return se.call(bn3.call(h)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The branch in eval mode with its BNs folded into the convolutions (<see cref="BatchNormFolding"/>): BN₀ and BN₁
+    /// into the expanding 1×1 conv, BN₂ into the depthwise conv, BN₃ into the projecting 1×1 conv; the same outputs as
+    /// the unfolded branch in eval mode to float rounding. Null when a BN keeps no running statistics.
+    /// </summary>
+    public Tensor? FoldedBranch(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        if (BatchNormFolding.Affine(bn0) is not { } a0 || BatchNormFolding.Affine(bn1) is not { } a1
+            || BatchNormFolding.Affine(bn2) is not { } a2 || BatchNormFolding.Affine(bn3) is not { } a3) return null;
+        var (we, be) = BatchNormFolding.Before1x1(a0, expand.weight!, expand.bias);
+        (we, be) = BatchNormFolding.After(we, be, a1);
+        var (wd, bd) = BatchNormFolding.After(depthwise.weight!, depthwise.bias, a2);
+        var (wp, bp) = BatchNormFolding.After(project.weight!, project.bias, a3);
+        var h = nn.functional.silu(nn.functional.conv2d(x, we, be));
+        h = nn.functional.silu(nn.functional.conv2d(h, wd, bd, padding: new long[] { 2, 2 }, groups: h.shape[1]));
+        return se.call(nn.functional.conv2d(h, wp, bp)).MoveToOuterDisposeScope();
     }
 
     public override Tensor forward(Tensor x)

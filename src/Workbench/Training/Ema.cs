@@ -28,6 +28,26 @@ public sealed class Ema
         foreach (var (_, s) in _params) s.requires_grad_(false);
     }
 
+    /// <summary>
+    /// The averaged copy of <paramref name="source"/> that a trainer keeps: <paramref name="build"/> makes a module of the
+    /// same architecture without consuming libtorch's global random stream (a run with the copy draws the same batches
+    /// and noise as one without), on the source's device and dtype, with the source's weights.
+    /// </summary>
+    public static (TModule Shadow, Ema Ema) CreateShadow<TModule>(TModule source, Func<TModule> build) where TModule : nn.Module
+    {
+        TModule shadow;
+        using (var saved = random.get_rng_state())
+        {
+            shadow = build();
+            random.set_rng_state(saved);
+        }
+        var p = source.parameters().First();
+        shadow.to(p.device).to(p.dtype);
+        var ema = new Ema(source, shadow);
+        ema.CopyFromSource();
+        return (shadow, ema);
+    }
+
     public nn.Module Source { get; }
     public nn.Module Shadow { get; }
 

@@ -235,6 +235,11 @@ public abstract class Trainer : IDisposable
     /// <summary>The modules a checkpoint holds, by name.</summary>
     protected abstract IReadOnlyDictionary<string, nn.Module> Modules { get; }
 
+    /// <summary><see cref="Modules"/> of a model and its optional averaged copy: "model", and "ema" when there is one.</summary>
+    protected static IReadOnlyDictionary<string, nn.Module> ModelAndEma(nn.Module model, nn.Module? ema) => ema is null
+        ? new Dictionary<string, nn.Module> { ["model"] = model }
+        : new Dictionary<string, nn.Module> { ["model"] = model, ["ema"] = ema };
+
     /// <summary>The optimizers a checkpoint holds, by name.</summary>
     protected abstract IReadOnlyDictionary<string, optim.Optimizer> Optimizers { get; }
 

@@ -265,6 +265,82 @@ public class NvaeComponentTests
         Assert.Equal(new long[] { 2, 4, 12, 12 }, new GeneratorResidualCell(8, 4, upsample: true).call(x).shape);
     }
 
+    /// <summary>
+    /// Sampling folds the generator cell's four BNs into its convolutions (eval mode, no gradients): the same branch
+    /// output as the BNs applied one by one, with running statistics, scales and shifts far from their initial values
+    /// and variances small enough that ε matters.
+    /// </summary>
+    [Fact]
+    public void FoldedGeneratorBranchMatchesTheUnfoldedOneInEvalMode()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(5);
+        var cell = new GeneratorResidualCell(6, 6, expansion: 3);
+        using (no_grad())
+            foreach (var bn in cell.modules().OfType<BatchNorm2d>())
+            {
+                long c = bn.running_mean!.shape[0];
+                bn.running_mean!.copy_(randn(new long[] { c }, generator: g));
+                bn.running_var!.copy_(exp(2 * randn(new long[] { c }, generator: g)) * 1e-4);   // 1e-6 … 1e-2: ε = 1e-5 matters
+                bn.weight!.copy_(randn(new long[] { c }, generator: g));
+                bn.bias!.copy_(randn(new long[] { c }, generator: g));
+            }
+        cell.eval();
+        var x = randn(new long[] { 3, 6, 7, 7 }, generator: g);
+        var unfolded = cell.Branch(x).detach();                  // gradients enabled: the BNs run one by one
+        Tensor folded;
+        using (no_grad()) folded = cell.Branch(x);
+        Assert.NotNull(cell.FoldedBranch(x));
+        double scale = Max(unfolded);
+        Assert.True(Max(folded - unfolded) < 1e-4 * scale, $"folded vs unfolded: {Max(folded - unfolded)} (outputs up to {scale})");
+        // in training mode nothing is folded: batch statistics
+        cell.train();
+        using (no_grad()) Assert.True(Max(cell.Branch(x) - folded) > 1e-3);
+    }
+
+    /// <summary>
+    /// The mixture's mean image (what sampling from the prior shows): per pixel the most probable component's mean,
+    /// green and blue coupled to the already chosen red (and green) through that component's coefficients, clamped
+    /// to [−1, 1] and mapped to 0…255; checked pixel by pixel against that rule written out, for RGB and grayscale.
+    /// </summary>
+    [Theory]
+    [InlineData(3)]
+    [InlineData(1)]
+    public void MixtureMeanIsTheMostProbableComponentsCoupledMean(int c)
+    {
+        using var scope = NewDisposeScope();
+        const int k = 3, b = 2, side = 3;
+        var mixture = new DiscretizedLogisticMixture(k);
+        var g = new Generator(9);
+        var p = 0.8 * randn(new long[] { b, mixture.ParamChannels(c), side, side }, generator: g);
+        var image = mixture.Mean(p);
+        Assert.Equal(ScalarType.Byte, image.dtype);
+        var v = p.to(ScalarType.Float64).data<double>().ToArray();
+        long P = p.shape[1];
+        double At(long n, long ch, long y, long x) => v[((n * P + ch) * side + y) * side + x];
+        for (long n = 0; n < b; n++)
+            for (long y = 0; y < side; y++)
+                for (long x = 0; x < side; x++)
+                {
+                    int best = Enumerable.Range(0, k).MaxBy(j => At(n, j, y, x));
+                    double Mean(int ch) => At(n, k + ch * k + best, y, x);
+                    double Coeff(int i) => Math.Tanh(At(n, k + 2 * c * k + i * k + best, y, x));
+                    var xs = new double[c];
+                    xs[0] = Math.Clamp(Mean(0), -1, 1);
+                    if (c == 3)
+                    {
+                        xs[1] = Math.Clamp(Mean(1) + Coeff(0) * xs[0], -1, 1);
+                        xs[2] = Math.Clamp(Mean(2) + Coeff(1) * xs[0] + Coeff(2) * xs[1], -1, 1);
+                    }
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        double expected = Math.Clamp(Math.Round((xs[ch] + 1) * 127.5), 0, 255);
+                        double got = image[n, ch, y, x].item<byte>();
+                        Assert.True(Math.Abs(got - expected) <= 1, $"pixel ({n}, {ch}, {y}, {x}): {got} vs {expected}");   // 1: float32 rounding at .5
+                    }
+                }
+    }
+
     [Fact]
     public void KlWarmupAndBalancingCoefficients()
     {

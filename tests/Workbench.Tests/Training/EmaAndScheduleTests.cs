@@ -6,12 +6,33 @@ using static Workbench.Tests.Training.CheckpointTests;
 
 namespace Workbench.Tests.Training;
 
+[Collection(GlobalRngCollection.Name)]   // seeds and draws from libtorch's global generator
 public class EmaTests
 {
     static nn.Module<Tensor, Tensor> Net() => nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2));
 
     static Dictionary<string, Tensor> Snapshot(nn.Module m) =>
         m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+
+    /// <summary>A trainer's averaged copy starts as the source's weights in a module of its own, and building it does not
+    /// consume libtorch's global random stream: the run draws the same numbers with the copy as without it.</summary>
+    [Fact]
+    public void CreateShadowCopiesTheWeightsWithoutConsumingTheRandomStream()
+    {
+        Seeding.Set(8);
+        using var src = Net();
+        Seeding.Set(8);
+        var expected = randn(5).data<float>().ToArray();
+        Seeding.Set(8);
+        var (shadow, _) = Ema.CreateShadow(src, Net);
+        var drawn = randn(5).data<float>().ToArray();
+        Assert.Equal(expected, drawn);
+        Assert.NotSame(src, shadow);
+        var s = src.state_dict();
+        foreach (var (k, t) in shadow.state_dict()) Assert.True(Same(t, s[k]), $"the copy differs from the source at {k}");
+        Assert.All(shadow.parameters(), p => Assert.False(p.requires_grad));
+        shadow.Dispose();
+    }
 
     [Fact]
     public void BetaZeroCopiesAndBetaOneKeeps()
