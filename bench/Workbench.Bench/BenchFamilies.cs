@@ -1,5 +1,6 @@
 using TorchSharp;
 using Workbench.Data;
+using Workbench.Diffusion;
 using Workbench.Flows;
 using Workbench.Nvae;
 using Workbench.StyleGan2;
@@ -11,19 +12,24 @@ namespace Workbench.Bench;
 /// <summary>
 /// One family's Small preset driven through the product's own trainer: <see cref="Step"/> is one call of the
 /// trainer's public single-step entry point (<c>TrainStepOn</c>) on the fixed batch, <see cref="Sample"/> the family's
-/// sampler in eval mode without gradients (as src/Workbench.Cli/Families does it, minus the CPU copy).
+/// sampler in eval mode without gradients (as src/Workbench.Cli/Families does it, minus the CPU copy); a family may
+/// have further named samplers (<see cref="BenchFamilies.SampleModes"/>: diffusion's DDPM ancestral sampler).
 /// </summary>
 interface IBenchFamily : IDisposable
 {
     /// <summary>Trainable parameters (requires_grad) of everything the step updates.</summary>
     long Params { get; }
     void Step();
-    void Sample(int n);
+    /// <summary>n images with the family's default sampler (<paramref name="mode"/> null) or a named one.</summary>
+    void Sample(int n, string? mode = null);
 }
 
 static class BenchFamilies
 {
-    public static readonly string[] Names = ["glow", "nvae", "vae", "stylegan2"];
+    public static readonly string[] Names = ["glow", "nvae", "vae", "stylegan2", "diffusion"];
+
+    /// <summary>The named samplers a family has besides its default (<c>sample N MODE</c>); none for most.</summary>
+    public static string[] SampleModes(string family) => family == "diffusion" ? ["ancestral"] : [];
 
     /// <summary>The fixed seeded random uint8 batch [B, C, H, W] (libtorch's generator with the seed).</summary>
     public static Tensor RandomImages(int batch, long seed, long c, long h, long w)
@@ -38,6 +44,7 @@ static class BenchFamilies
         "nvae" => Vae(new Workbench.Nvae.Nvae(NvaeConfig.Small), batch, seed),
         "vae" => Vae(new Vae(VaeConfig.Small), batch, seed),
         "stylegan2" => StyleGan2(batch, seed),
+        "diffusion" => Diffusion(batch, seed),
         _ => throw new ArgumentException($"unknown family '{family}' (choose {string.Join(", ", Names)})"),
     };
 
@@ -78,13 +85,32 @@ static class BenchFamilies
         return new TrainerBench(trainer, RandomImages(batch, seed, config.ImageChannels, config.Resolution, config.Resolution),
             n => Preprocess.FromSigned(trainer.GEma.Sample(n, 1.0)), g, d);
     }
+
+    /// <summary>DDPM Small (<see cref="DiffusionConfig.Small"/>, 1x28x28, T = 1000) through <see cref="DiffusionTrainer"/>'s
+    /// <c>TrainStepOn</c> with <see cref="DiffusionTrainConfig.Small"/> (L_simple, Adam with linear warm-up, clipping at 1,
+    /// EMA update), logging off (LogEvery = 0). Sampling: <see cref="DiffusionTrainer.SampleImages"/> from the EMA model
+    /// with the config's default sampler (DDIM, 50 steps, η = 0, x̂_0 clipped) to uint8; mode "ancestral": DDPM's
+    /// ancestral sampler over all T steps (Algorithm 2).</summary>
+    static IBenchFamily Diffusion(int batch, long seed)
+    {
+        var model = new UNet(DiffusionConfig.Small);
+        var trainer = new DiffusionTrainer(model, DiffusionTrainConfig.Small with { BatchSize = batch, LogEvery = 0 });
+        var c = model.Config;
+        return new TrainerBench(trainer, RandomImages(batch, seed, c.ImageChannels, c.ImageSize, c.ImageSize), n => trainer.SampleImages(n), model)
+        {
+            Modes = new Dictionary<string, Func<int, Tensor>> { ["ancestral"] = n => trainer.SampleImages(n, ancestral: true) },
+        };
+    }
 }
 
 /// <summary>A family's trainer, its fixed batch and its sampler: each step and each sampling in its own dispose scope
-/// (sampling without gradients); the trainable parameters are those of <paramref name="modules"/>.</summary>
+/// (sampling without gradients); the trainable parameters are those of <paramref name="modules"/>; <see cref="Modes"/>
+/// holds the family's named samplers besides the default.</summary>
 sealed class TrainerBench(Trainer trainer, Tensor images, Func<int, Tensor> sample, params nn.Module[] modules) : IBenchFamily
 {
     public long Params => BenchFamilies.Trainable(modules);
+
+    public IReadOnlyDictionary<string, Func<int, Tensor>> Modes { get; init; } = new Dictionary<string, Func<int, Tensor>>();
 
     public void Step()
     {
@@ -92,11 +118,14 @@ sealed class TrainerBench(Trainer trainer, Tensor images, Func<int, Tensor> samp
         trainer.TrainStepOn(images);
     }
 
-    public void Sample(int n)
+    public void Sample(int n, string? mode = null)
     {
+        var sampler = mode is null ? sample
+            : Modes.TryGetValue(mode, out var named) ? named
+            : throw new ArgumentException($"no sampler '{mode}' in this family (its named samplers: {(Modes.Count == 0 ? "none" : string.Join(", ", Modes.Keys))})");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        sample(n);
+        sampler(n);
     }
 
     public void Dispose()

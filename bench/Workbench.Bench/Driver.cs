@@ -23,6 +23,10 @@ static class Driver
         public int Steps { get; init; } = 3;
         public int SamplePairs { get; init; } = 5;
         public int SampleN { get; init; } = 64;
+        /// <summary>Pairs of <c>sample N ancestral</c> for the families with that sampler (diffusion).</summary>
+        public int AncestralPairs { get; init; } = 3;
+        /// <summary>Images per ancestral sampling command (T = 1000 network evaluations each: fewer than SampleN).</summary>
+        public int AncestralN { get; init; } = 8;
         public int Threads { get; init; } = 1;
         public int Batch { get; init; } = 64;
         public long Seed { get; init; }
@@ -41,8 +45,8 @@ static class Driver
     {
         foreach (var f in o.Families)
             if (!BenchFamilies.Names.Contains(f)) throw new ArgumentException($"unknown family '{f}' (choose {string.Join(", ", BenchFamilies.Names)})");
-        if (o.Pairs < 1 || o.Steps < 1 || o.SamplePairs < 0 || o.SampleN < 1 || o.Threads < 1 || o.Batch < 1)
-            throw new ArgumentException("--pairs, --steps, --sample-n, --threads and --batch must be positive, --sample-pairs >= 0");
+        if (o.Pairs < 1 || o.Steps < 1 || o.SamplePairs < 0 || o.SampleN < 1 || o.AncestralPairs < 0 || o.AncestralN < 1 || o.Threads < 1 || o.Batch < 1)
+            throw new ArgumentException("--pairs, --steps, --sample-n, --ancestral-n, --threads and --batch must be positive, --sample-pairs and --ancestral-pairs >= 0");
     }
 
     /// <summary>
@@ -107,6 +111,8 @@ static class Driver
         public string? Failed;          // why our side failed (null: fine)
         public readonly List<Pair> Steps = new();
         public readonly List<Pair> Samples = new();
+        /// <summary>Pairs of each named sampler (<c>sample N mode</c>), by mode.</summary>
+        public readonly Dictionary<string, List<Pair>> ModeSamples = new();
         public double FwdFlops = double.NaN, OursGemm = double.NaN, TorchGemm = double.NaN;
     }
 
@@ -124,7 +130,9 @@ static class Driver
         Console.WriteLine();
         Console.WriteLine($"- machine: {CpuModel()}, {Environment.ProcessorCount} logical cores, load average at start {LoadAverage()}");
         Console.WriteLine($"- settings: families {string.Join(",", o.Families)}; {o.Pairs} pairs of `step {o.Steps}`, {o.SamplePairs} pairs of " +
-                          $"`sample {o.SampleN}`; threads {o.Threads}, batch {o.Batch}, seed {o.Seed}");
+                          $"`sample {o.SampleN}`" + (o.Families.Any(f => BenchFamilies.SampleModes(f).Contains("ancestral"))
+                              ? $", {o.AncestralPairs} pairs of `sample {o.AncestralN} ancestral` (diffusion)" : "") +
+                          $"; threads {o.Threads}, batch {o.Batch}, seed {o.Seed}");
         if (o.OursEnv.Count > 0)
             Console.WriteLine($"- our worker's extra environment: {string.Join(" ", o.OursEnv.Select(kv => $"{kv.Key}={kv.Value}"))}");
         if (o.TorchEnv.Count > 0)
@@ -200,6 +208,13 @@ static class Driver
                 WorkerProcess.Num(f, "ms"), (long)WorkerProcess.Num(f, "rss_kb"), (long)WorkerProcess.Num(f, "faults"),
                 double.IsNaN(WorkerProcess.Num(f, "base_kb")) ? -1 : (long)WorkerProcess.Num(f, "base_kb")));
             torch = Measure(r, r.Samples, "sample", o.SamplePairs, $"sample {o.SampleN}", ours, torch, f => new Timing(WorkerProcess.Num(f, "ms"), 0, 0));
+            foreach (var mode in BenchFamilies.SampleModes(family))
+            {
+                var (pairs, n) = mode == "ancestral" ? (o.AncestralPairs, o.AncestralN) : (o.SamplePairs, o.SampleN);
+                r.ModeSamples[mode] = new List<Pair>();
+                torch = Measure(r, r.ModeSamples[mode], "sample", pairs, $"sample {n} {mode}", ours, torch,
+                    f => new Timing(WorkerProcess.Num(f, "ms"), 0, 0), label: $"sample {mode}");
+            }
             r.OursGemm = WorkerProcess.Num(ours.Ask("gemm", "gemm"), "gflops");
             if (torch is not null)
             {
@@ -228,8 +243,9 @@ static class Driver
     /// A replica that fails stops the pairing (the reason goes to <see cref="FamilyResult.Skipped"/>) and our side goes on
     /// alone; returns the replica still running (null when none).</summary>
     static WorkerProcess? Measure(FamilyResult r, List<Pair> into, string kind, int pairs, string command, WorkerProcess ours,
-        WorkerProcess? torch, Func<Dictionary<string, string>, Timing> read)
+        WorkerProcess? torch, Func<Dictionary<string, string>, Timing> read, string? label = null)
     {
+        label ??= kind;
         for (int i = 0; i < pairs; i++)
         {
             bool oursFirst = i % 2 == 0;
@@ -250,9 +266,9 @@ static class Driver
             if (!oursFirst) t = AskTorch();
             u = read(ours.Ask(command, kind));
             if (oursFirst) t = AskTorch();
-            var pair = new Pair(kind, i, t is null ? "ours" : oursFirst ? "ours" : "pytorch", u, t);
+            var pair = new Pair(label.Replace(' ', '-'), i, t is null ? "ours" : oursFirst ? "ours" : "pytorch", u, t);
             into.Add(pair);
-            Log(string.Format(Inv, "{0} {1} {2}/{3}: ours {4:F1} ms{5}", r.Name, kind, i + 1, pairs, u.Ms,
+            Log(string.Format(Inv, "{0} {1} {2}/{3}: ours {4:F1} ms{5}", r.Name, label, i + 1, pairs, u.Ms,
                 t is null ? "" : string.Format(Inv, ", PyTorch {0:F1} ms, ratio {1:F2}", t.Ms, pair.Ratio)));
         }
         return torch;
@@ -319,6 +335,23 @@ static class Driver
                           $"{Pct(oursMs)} / {Pct(torchMs)} | {F(oursRss, "F0")} / {F(torchRss, "F0")} | {F(oursOwn, "F0")} / {F(torchOwn, "F0")} | {F(oursF, "F0")} / {F(torchF, "F0")} | " +
                           $"{F(oursS)} / {F(torchS)} | {(tSamples.Count > 0 ? RatioCell(tSamples) : "skipped")} |");
         }
+        var moded = results.Where(r => r.Failed is null && r.ModeSamples.Values.Any(l => l.Count > 0)).ToList();
+        if (moded.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("Other samplers (`sample N MODE`), ms per command, median over the pairs; ratio = ours / PyTorch per pair, median [min..max]:");
+            sb.AppendLine();
+            sb.AppendLine("| family | sampler | images | pairs | ours ms | PyTorch ms | ratio [min..max] |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var r in moded)
+                foreach (var (mode, list) in r.ModeSamples.Where(kv => kv.Value.Count > 0))
+                {
+                    var paired = list.Where(p => p.Torch is not null).ToList();
+                    int n = mode == "ancestral" ? o.AncestralN : o.SampleN;
+                    sb.AppendLine($"| {r.Name} | {mode} | {n} | {list.Count} | {F(Median(list.Select(p => p.Ours.Ms)))} | " +
+                                  $"{F(Median(paired.Select(p => p.Torch!.Ms)))} | {(paired.Count > 0 ? RatioCell(paired) : "skipped")} |");
+                }
+        }
         sb.AppendLine();
         foreach (var r in results)
         {
@@ -341,7 +374,7 @@ static class Driver
     {
         var sb = new StringBuilder("family,kind,pair,first,ours_ms,pytorch_ms,ratio,ours_rss_kb,pytorch_rss_kb,ours_base_kb,pytorch_base_kb,ours_faults,pytorch_faults\n");
         foreach (var r in results)
-            foreach (var p in r.Steps.Concat(r.Samples))
+            foreach (var p in r.Steps.Concat(r.Samples).Concat(r.ModeSamples.Values.SelectMany(l => l)))
                 sb.AppendLine(string.Join(",", r.Name, p.Kind, p.Index.ToString(Inv), p.First, p.Ours.Ms.ToString("R", Inv),
                     p.Torch?.Ms.ToString("R", Inv) ?? "", double.IsNaN(p.Ratio) ? "" : p.Ratio.ToString("R", Inv),
                     p.Kind == "step" ? p.Ours.RssKb.ToString(Inv) : "", p.Kind == "step" ? p.Torch?.RssKb.ToString(Inv) ?? "" : "",

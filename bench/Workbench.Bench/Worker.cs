@@ -6,7 +6,7 @@ namespace Workbench.Bench;
 
 /// <summary>
 /// Our side of the worker protocol (bench/README.md): set the threads, build the family's Small preset and trainer,
-/// make the fixed batch, two warm-up steps, <c>ready params=N allocator=A</c>, then answer step / sample / flops / gemm / quit,
+/// make the fixed batch, two warm-up steps, <c>ready params=N allocator=A</c>, then answer step / sample [mode] / flops / gemm / quit,
 /// one line each on stdout. Any failure: <c>error message</c> and exit code 2.
 /// </summary>
 static class Worker
@@ -57,8 +57,9 @@ static class Worker
                     case "sample":
                     {
                         int n = Count(64);
+                        string? mode = parts.Length > 2 ? parts[2] : null;
                         var sw = Stopwatch.StartNew();
-                        bench.Sample(n);
+                        bench.Sample(n, mode);
                         Out(string.Format(Inv, "sample ms={0:F3}", sw.Elapsed.TotalMilliseconds));
                         break;
                     }

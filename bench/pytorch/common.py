@@ -18,7 +18,10 @@ build(args) -> worker object with
     params()            -> int: trainable parameter count (sum of p.numel() with requires_grad).
     step()              -> None: ONE full training step on the fixed batch (forward, loss, backward,
                            optimiser step, everything the trainer does per step except logging).
-    sample(n)           -> None: sample n images in eval mode without grad (restore train mode after).
+    sample(n)           -> None: sample n images in eval mode without grad (restore train mode after), with
+                           the family's default sampler.
+    sample(n, mode)     -> None: the same with a named sampler (only replicas that have one: diffusion's
+                           "ancestral"); called only for ``sample N MODE``.
     forward_for_flops() -> None: one forward pass (with the loss) of one training batch; it is run
                            under torch.profiler(with_flops=True) and the FLOPs summed.
   ``args`` has .threads, .batch, .seed.  Helpers: ``fashion_batch(args)`` gives the fixed seeded random
@@ -34,6 +37,7 @@ Protocol (one line in, one line out, stdout flushed after every line; logs go to
     step K    -> ``step ms=<mean ms/step> rss_kb=<VmHWM kB> faults=<minor faults during the K steps>
                  base_kb=<VmRSS kB when the command started>``
     sample N  -> ``sample ms=<total ms>``
+    sample N MODE -> the same with the named sampler MODE (diffusion: ``ancestral``)
     flops     -> ``flops fwd=<forward FLOPs of one training batch>`` (step FLOPs = 3 x forward)
     gemm      -> ``gemm gflops=<1024^3 float32 matmul GFLOP/s at the set threads>``
     quit      -> exit 0
@@ -203,7 +207,10 @@ def run_worker(build, argv=None):
             elif cmd == "sample":
                 n = int(parts[1]) if len(parts) > 1 else 64
                 t0 = time.perf_counter()
-                worker.sample(n)
+                if len(parts) > 2:
+                    worker.sample(n, parts[2])
+                else:
+                    worker.sample(n)
                 _out("sample ms=%.3f" % ((time.perf_counter() - t0) * 1000.0))
             elif cmd == "flops":
                 _out("flops fwd=%d" % _forward_flops(worker))

@@ -9,8 +9,8 @@ namespace Workbench.Diffusion;
 /// a 3×3 stem to <c>Channels</c>; per resolution <c>ResBlocks</c> <see cref="TimeResidualBlock"/>s (each followed by an
 /// <see cref="AttentionBlock"/> where the side is in <c>AttentionResolutions</c>) then a stride-2 3×3 conv down; a
 /// middle of residual–attention–residual; the way up mirrors it with one more block per resolution, each taking the
-/// matching down-path activation concatenated on the channels, and nearest-neighbour ×2 upsampling + 3×3 conv to the
-/// skip's size (so odd sides such as 7 work); GroupNorm–SiLU–3×3 conv (zero-initialised) out. Every block sees the
+/// matching down-path activation concatenated on the channels, and nearest-neighbour upsampling
+/// (<see cref="NearestUpsample"/>) + 3×3 conv to the skip's size (so odd sides such as 7 work); GroupNorm–SiLU–3×3 conv (zero-initialised) out. Every block sees the
 /// timestep through <see cref="SinusoidalTimeEmbedding"/>. Built from TorchSharp's layers (the workbench's Nn parts
 /// are StyleGAN2's and NVAE's equalized, spectral and depthwise layers, which DDPM does not use).
 /// </summary>
@@ -125,7 +125,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 case "attn": h = ((AttentionBlock)up[i]).call(h); break;
                 case "up":
                     var target = skips[^1];
-                    h = nn.functional.interpolate(h, size: new long[] { target.shape[2], target.shape[3] }, mode: InterpolationMode.Nearest);
+                    h = NearestUpsample.Apply(h, target.shape[2], target.shape[3]);
                     h = ((Conv2d)up[i]).call(h);
                     break;
             }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using Workbench.Diffusion;
 using static TorchSharp.torch;
 
@@ -46,6 +47,29 @@ public class NoisePredictorTests
                 var b = net.call(x, tensor(new long[] { 9, 9 }));
                 Assert.True((a - b).abs().max().item<float>() > 1e-6, "the output ignores t");
             }
+        }
+    }
+
+    /// <summary>The U-Net's nearest-neighbour upsampling is libtorch's <c>interpolate(mode: nearest)</c>: the same output
+    /// bit for bit at exactly 2× (square and non-square maps, the index path) and at other sizes (7 → 13, the fallback),
+    /// and the same input gradient for a random upstream gradient (sums of four values, to rounding).</summary>
+    [Fact]
+    public void NearestUpsampleIsInterpolateNearest()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (h, w, th, tw) in new[] { (7L, 7L, 14L, 14L), (3L, 5L, 6L, 10L), (7L, 7L, 13L, 13L), (4L, 3L, 8L, 5L) })
+        {
+            var x = randn(2, 3, h, w);
+            var a = x.detach().requires_grad_(true);
+            var b = x.detach().requires_grad_(true);
+            var ours = NearestUpsample.Apply(a, th, tw);
+            var reference = nn.functional.interpolate(b, size: new long[] { th, tw }, mode: InterpolationMode.Nearest);
+            Assert.Equal(reference.shape, ours.shape);
+            Assert.Equal(0f, (ours - reference).abs().max().item<float>());
+            var g = randn(reference.shape);
+            ours.backward(new[] { g });
+            reference.backward(new[] { g });
+            Assert.True((a.grad! - b.grad!).abs().max().item<float>() < 1e-5f, $"gradient differs at {h}x{w} -> {th}x{tw}");
         }
     }
 
