@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Workbench.Nn;
 using static TorchSharp.torch;
 
 namespace Workbench.Diffusion;

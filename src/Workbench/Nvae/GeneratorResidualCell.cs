@@ -51,7 +51,7 @@ public sealed class GeneratorResidualCell : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    static Tensor Up(Tensor x) => nn.functional.interpolate(x, scale_factor: new double[] { 2, 2 }, mode: InterpolationMode.Nearest);
+    static Tensor Up(Tensor x) => NearestUpsample.Apply(x, 2 * x.shape[2], 2 * x.shape[3]);
 
     /// <summary>The residual branch alone (input already upsampled when the cell upsamples). In eval mode without
     /// gradients (sampling) the four BNs are folded into the three convolutions (<see cref="FoldedBranch"/>).</summary>

@@ -1,5 +1,6 @@
 using TorchSharp;
 using Workbench.Diffusion;
+using Workbench.Nn;
 using static TorchSharp.torch;
 
 namespace Workbench.Tests.Diffusion;

@@ -1,11 +1,11 @@
 using static TorchSharp.torch;
 
-namespace Workbench.Diffusion;
+namespace Workbench.Nn;
 
 /// <summary>
-/// The U-Net's nearest-neighbour upsampling to the skip's size (Ho et al. 2020, App. B; the authors' Upsample:
-/// nearest-neighbour ×2, then a 3×3 conv). Output pixel (i, j) copies input pixel (⌊i·H/H'⌋, ⌊j·W/W'⌋). When the target is
-/// exactly twice the input on both sides (every level of the paper's 32×32 model and of the 28×28 Small preset) the
+/// Nearest-neighbour upsampling, as DDPM's U-Net (Ho et al. 2020, App. B; the authors' Upsample: nearest-neighbour ×2,
+/// then a 3×3 conv) and NVAE's upsampling generator cells (Vahdat &amp; Kautz 2020, Fig. 3a) use it. Output pixel (i, j) copies input pixel (⌊i·H/H'⌋, ⌊j·W/W'⌋). When the target is
+/// exactly twice the input on both sides (every level of DDPM's 32×32 model, its 28×28 Small preset and NVAE) the
 /// copy is one <c>index_select</c> over the flattened pixels, with index ⌊i/2⌋·W + ⌊j/2⌋; its backward is an
 /// <c>index_add</c>. The output is exactly libtorch's <c>upsample_nearest2d</c> (<c>interpolate</c>), the gradient the same
 /// sums of four up to rounding; on the CPU (libtorch 2.10, one thread, 64×64×14×14 → 28×28) the forward takes 2.2 ms
