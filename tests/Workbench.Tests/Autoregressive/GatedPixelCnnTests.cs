@@ -5,6 +5,8 @@ using static TorchSharp.torch;
 
 namespace Workbench.Tests.Autoregressive;
 
+// the causality checks assert that no gradient is (near) zero: seeded weights, so no other test may draw from the generator meanwhile
+[Collection(Workbench.Tests.Training.GlobalRngCollection.Name)]
 public class GatedPixelCnnTests
 {
     const int Size = 8;
