@@ -50,8 +50,13 @@ public sealed class DepthwiseConv2dFunction : autograd.SingleTensorFunction<Dept
         return nn.functional.conv2d(x, w, b, padding: new[] { p, p }, groups: x.shape[1]);
     }
 
+    /// <summary>The gradients of x, the weight and the bias. Runs in a dispose scope of its own: libtorch calls it on the
+    /// thread that called backward(), inside that thread's scope (a training step's), which would otherwise hold every
+    /// temporary of every depthwise backward (the padded input, its row slices, the per-row products) until the step
+    /// ends; only the returned gradients leave it.</summary>
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
+        using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
         Tensor x = saved[0], w = saved[1];
         long p = (long)ctx.get_data("padding");
@@ -77,8 +82,8 @@ public sealed class DepthwiseConv2dFunction : autograd.SingleTensorFunction<Dept
         }
         var gradW = stack(rows, 1).reshape(c, 1, k, k);
 
-        var grads = new List<Tensor> { gradX, gradW, null! };                // x, weight, padding (not a tensor)
-        if (hasBias) grads.Add(g.sum(new long[] { 0, 2, 3 }));
+        var grads = new List<Tensor> { gradX.MoveToOuterDisposeScope(), gradW.MoveToOuterDisposeScope(), null! }; // x, weight, padding (not a tensor)
+        if (hasBias) grads.Add(g.sum(new long[] { 0, 2, 3 }).MoveToOuterDisposeScope());
         return grads;
     }
 }

@@ -160,6 +160,26 @@ public class NvaeComponentTests
         Assert.True(Max(ratio - ratio.mean(new long[] { 2, 3 }, keepdim: true)) < 1e-5);
     }
 
+    /// <summary>libtorch runs the hand-written backward on the thread that called backward(), inside that thread's dispose
+    /// scope: its temporaries (padded input, row slices, per-row products) must not stay alive there until the step ends;
+    /// only what the caller made and the gradients autograd hands back remain.</summary>
+    [Fact]
+    public void DepthwiseBackwardLeavesNoTemporariesInTheCallersScope()
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(new long[] { 2, 3, 9, 9 }, requires_grad: true);
+        var w = randn(new long[] { 3, 1, 5, 5 }, requires_grad: true);
+        var b = randn(new long[] { 3 }, requires_grad: true);
+        var loss = DepthwiseConv2dFunction.Apply(x, w, b, 2).square().sum();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        loss.backward();
+        long added = DisposeScopeManager.Statistics.ThreadTotalLiveCount - before;
+        // the three gradients (x, w, b), at most a few wrappers; without its own scope the backward left 44
+        Assert.True(added <= 6, $"{added} tensors stayed alive on this thread after one depthwise backward");
+        Assert.NotNull(x.grad);
+        Assert.NotNull(w.grad);
+    }
+
     [Fact]
     public void DepthwiseConvolutionGradientsMatchAutograd()
     {
