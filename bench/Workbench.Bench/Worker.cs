@@ -29,8 +29,7 @@ static class Worker
             Workbench.Training.Seeding.Set(seed);
             using var bench = BenchFamilies.Create(family, batch, seed);
             for (int i = 0; i < 2; i++) bench.Step();
-            string allocator = Workbench.Training.NativeAllocator.TcmallocLoaded ? "tcmalloc" : Workbench.Training.NativeAllocator.Tuned ? "glibc-tuned" : "glibc";
-            Out($"ready params={bench.Params} allocator={allocator}");
+            Out($"ready params={bench.Params} allocator={Workbench.Training.NativeAllocator.Kind}");
 
             string? line;
             while ((line = Console.In.ReadLine()) is not null)

@@ -64,9 +64,15 @@ public static class NativeAllocator
 
     static string Mode => (Environment.GetEnvironmentVariable(EnvironmentVariable) ?? "auto").Trim().ToLowerInvariant();
 
-    /// <summary>True when tcmalloc is this process's allocator (its library is mapped).</summary>
-    public static bool TcmallocLoaded =>
-        OperatingSystem.IsLinux() && File.Exists("/proc/self/maps") && File.ReadLines("/proc/self/maps").Any(l => l.Contains("libtcmalloc"));
+    /// <summary>True when tcmalloc is this process's allocator (its library is mapped). Read once: a preloaded
+    /// allocator is there from the process's start or not at all.</summary>
+    public static bool TcmallocLoaded => tcmallocLoaded.Value;
+
+    static readonly Lazy<bool> tcmallocLoaded = new(() =>
+        OperatingSystem.IsLinux() && File.Exists("/proc/self/maps") && File.ReadLines("/proc/self/maps").Any(l => l.Contains("libtcmalloc")));
+
+    /// <summary>The allocator in one word, for logs and the benchmark's protocol: tcmalloc, glibc-tuned or glibc.</summary>
+    public static string Kind => TcmallocLoaded ? "tcmalloc" : Tuned ? "glibc-tuned" : "glibc";
 
     /// <summary>tcmalloc's library file: <c>WORKBENCH_TCMALLOC</c>, else the first of <see cref="TcmallocNames"/> in a
     /// standard library folder; null when there is none.</summary>
